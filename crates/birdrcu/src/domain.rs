@@ -36,12 +36,7 @@ struct RawDomain<T> {
 impl<T> RawDomain<T> {
     fn new(name: Arc<str>, level: LevelId, rcu_lockable: bool, value: T) -> Self {
         RawDomain {
-            info: InfoOwner(Arc::new(DomainInfo {
-                name,
-                level,
-                rcu_lockable,
-                held: AtomicBool::new(false),
-            })),
+            info: InfoOwner(Arc::new(DomainInfo { name, level, rcu_lockable, held: AtomicBool::new(false) })),
             mutex: Mutex::new(value),
         }
     }
@@ -106,7 +101,10 @@ impl<L: Level, T> Domain<L, T> {
     /// otherwise it is RCU-waited: `synchronize()` may be called while holding it, and locking it inside
     /// a read section panics.
     pub fn new(name: impl Into<Arc<str>>, value: T) -> Self {
-        Domain { raw: RawDomain::new(name.into(), L::ID, L::ID.default_rcu_lockable(), value), _level: PhantomData }
+        Domain {
+            raw: RawDomain::new(name.into(), L::ID, L::ID.default_rcu_lockable(), value),
+            _level: PhantomData,
+        }
     }
 
     /// A domain that may be locked inside an RCU read section. Calling `synchronize()` while holding it
