@@ -9,11 +9,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use crate::levels::{Level, LevelId};
 use crate::tls::{self, DomainInfo};
 
-/// Owns the domain's `Arc<DomainInfo>` and, on drop, leaks it if a guard of the domain was leaked.
+/// Identities of domains dropped while a leaked guard still held them. Never shrinks.
+static ORPHANS: Mutex<Vec<Arc<DomainInfo>>> = Mutex::new(Vec::new());
+
+/// Owns the domain's `Arc<DomainInfo>` and, on drop, keeps it alive forever if a guard of the domain was
+/// leaked.
 ///
 /// A leaked guard (`mem::forget`) never clears its thread's locking-stack slot, which keeps pointing at
-/// the info. Leaking one strong count here keeps that pointer valid forever; the cost (one small
-/// allocation) is paid only by programs that leak guards.
+/// the info. Moving the `Arc` to [`ORPHANS`] keeps that pointer valid for the rest of the process; the
+/// cost (one small allocation) is paid only by programs that leak guards.
 struct InfoOwner(Arc<DomainInfo>);
 
 impl Drop for InfoOwner {
@@ -22,7 +26,7 @@ impl Drop for InfoOwner {
         // was leaked. Relaxed suffices: whoever passed the domain to this thread for dropping
         // synchronised with the thread that set the flag.
         if self.0.held.load(Ordering::Relaxed) {
-            std::mem::forget(Arc::clone(&self.0));
+            ORPHANS.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::clone(&self.0));
         }
     }
 }

@@ -69,7 +69,7 @@
 //!    level `l`, and then the slot points at that domain's identity.
 //! 2. A slot pointer is always dereferenceable: the guard borrows the domain that owns the identity; if
 //!    a guard is leaked with `mem::forget`, the domain's destructor sees its `held` flag still set and
-//!    leaks the identity, so the stale slot stays valid (and the domain stays "held" by that thread).
+//!    parks the identity in a static list for good, so the stale slot stays valid (and the domain stays "held" by that thread).
 //! 3. The RCU depth counter is non-zero iff the thread is pinned through this crate.
 //! 4. Deferred closures run only at safe points, never inside crossbeam's collector.
 //!

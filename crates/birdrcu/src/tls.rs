@@ -61,8 +61,8 @@ impl ThreadState {
         // SAFETY: a slot is non-null only between a successful lock and the drop of its guard. The guard
         // borrows the domain, which owns an `Arc<DomainInfo>`, so the info is alive while the guard is.
         // If the guard is leaked instead of dropped, the slot is never cleared, the domain's `held` flag
-        // stays set, and the domain's destructor deliberately leaks one strong count of the `Arc`
-        // (`domain::InfoOwner::drop`), so the pointee outlives the slot in every case. The info is only
+        // stays set, and the domain's destructor moves a strong count of the `Arc` to a
+        // never-emptied static list (`domain::InfoOwner::drop`), so the pointee outlives the slot in every case. The info is only
         // read through shared references (its only mutable part is an atomic).
         unsafe { &*p }
     }
