@@ -106,10 +106,7 @@ pub(crate) fn write_ip6(w: &mut impl fmt::Write, a: Ipv6Addr) -> fmt::Result {
 /// assert!(birdnet::parse_ipv4("256.0.0.1").is_err());
 /// ```
 pub fn parse_ipv4(s: &str) -> Result<Ipv4Addr, NetError> {
-    let bad = || NetError::InvalidAddress {
-        family: "IPv4",
-        text: s.to_owned(),
-    };
+    let bad = || NetError::InvalidAddress { family: "IPv4", text: s.to_owned() };
     let mut out = [0u8; 4];
     let mut parts = s.split('.');
     for o in &mut out {
@@ -121,11 +118,7 @@ pub fn parse_ipv4(s: &str) -> Result<Ipv4Addr, NetError> {
         if digits.len() > 3 {
             return Err(bad());
         }
-        let v: u32 = if digits.is_empty() {
-            0
-        } else {
-            digits.parse().map_err(|_| bad())?
-        };
+        let v: u32 = if digits.is_empty() { 0 } else { digits.parse().map_err(|_| bad())? };
         *o = u8::try_from(v).map_err(|_| bad())?;
     }
     if parts.next().is_some() {
@@ -141,10 +134,7 @@ pub fn parse_ipv4(s: &str) -> Result<Ipv4Addr, NetError> {
 /// assert!(birdnet::parse_ipv6("2001:db8:::1").is_err());
 /// ```
 pub fn parse_ipv6(s: &str) -> Result<Ipv6Addr, NetError> {
-    s.parse().map_err(|_| NetError::InvalidAddress {
-        family: "IPv6",
-        text: s.to_owned(),
-    })
+    s.parse().map_err(|_| NetError::InvalidAddress { family: "IPv6", text: s.to_owned() })
 }
 
 /// Parses an IPv4 or IPv6 address: text containing `:` is IPv6, anything else IPv4.
@@ -160,9 +150,6 @@ pub fn parse_ip(s: &str) -> Result<IpAddr, NetError> {
     } else if s.contains('.') {
         parse_ipv4(s).map(IpAddr::V4)
     } else {
-        Err(NetError::InvalidAddress {
-            family: "IP",
-            text: s.to_owned(),
-        })
+        Err(NetError::InvalidAddress { family: "IP", text: s.to_owned() })
     }
 }

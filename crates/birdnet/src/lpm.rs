@@ -41,10 +41,7 @@ impl<V> Default for PrefixTrie<V> {
 impl<V> PrefixTrie<V> {
     /// An empty map.
     pub const fn new() -> Self {
-        PrefixTrie {
-            v4: Trie::new(),
-            v6: Trie::new(),
-        }
+        PrefixTrie { v4: Trie::new(), v6: Trie::new() }
     }
 
     /// Number of nets stored (both families).
@@ -145,37 +142,22 @@ impl<V> PrefixTrie<V> {
     /// (`show route for <prefix>`).
     pub fn longest_match_net(&self, net: &Net) -> Option<(Net, &V)> {
         match net {
-            Net::Ip4(p) => self
-                .v4
-                .longest_match_prefix(p)
-                .map(|(p, v)| (Net::Ip4(p), v)),
-            Net::Ip6(p) => self
-                .v6
-                .longest_match_prefix(p)
-                .map(|(p, v)| (Net::Ip6(p), v)),
+            Net::Ip4(p) => self.v4.longest_match_prefix(p).map(|(p, v)| (Net::Ip4(p), v)),
+            Net::Ip6(p) => self.v6.longest_match_prefix(p).map(|(p, v)| (Net::Ip6(p), v)),
         }
     }
 
     /// All stored nets equal to or inside `net`, in `Net` order.
     pub fn subnets(&self, net: &Net) -> NetIter<'_, V> {
         match net {
-            Net::Ip4(p) => NetIter {
-                v4: Some(self.v4.subnets(p)),
-                v6: None,
-            },
-            Net::Ip6(p) => NetIter {
-                v4: None,
-                v6: Some(self.v6.subnets(p)),
-            },
+            Net::Ip4(p) => NetIter { v4: Some(self.v4.subnets(p)), v6: None },
+            Net::Ip6(p) => NetIter { v4: None, v6: Some(self.v6.subnets(p)) },
         }
     }
 
     /// All stored nets in `Net` order (IPv4 first).
     pub fn iter(&self) -> NetIter<'_, V> {
-        NetIter {
-            v4: Some(self.v4.iter()),
-            v6: Some(self.v6.iter()),
-        }
+        NetIter { v4: Some(self.v4.iter()), v6: Some(self.v6.iter()) }
     }
 
     /// Compacts both halves (see [`Trie::compact`]).

@@ -54,10 +54,7 @@ impl PrefixPattern {
     /// `net{low,high}`, checked as BIRD's parser does: `net.len() <= low <= high <= max`.
     pub fn new(net: Net, low: u8, high: u8) -> Result<Self, NetError> {
         if !(net.len() <= low && low <= high && high <= net.max_len()) {
-            return Err(NetError::InvalidPatternRange {
-                low: low.into(),
-                high: high.into(),
-            });
+            return Err(NetError::InvalidPatternRange { low: low.into(), high: high.into() });
         }
         Ok(PrefixPattern { net, low, high })
     }
@@ -66,39 +63,24 @@ impl PrefixPattern {
     /// cannot spell (`low` below `net.len()` without being 0, `high` below it).
     pub fn with_range(net: Net, low: u8, high: u8) -> Result<Self, NetError> {
         if !(low <= high && high <= net.max_len()) {
-            return Err(NetError::InvalidPatternRange {
-                low: low.into(),
-                high: high.into(),
-            });
+            return Err(NetError::InvalidPatternRange { low: low.into(), high: high.into() });
         }
         Ok(PrefixPattern { net, low, high })
     }
 
     /// `net`: the net itself only.
     pub fn exact(net: Net) -> Self {
-        PrefixPattern {
-            net,
-            low: net.len(),
-            high: net.len(),
-        }
+        PrefixPattern { net, low: net.len(), high: net.len() }
     }
 
     /// `net+`: the net and all its subnets.
     pub fn or_longer(net: Net) -> Self {
-        PrefixPattern {
-            net,
-            low: net.len(),
-            high: net.max_len(),
-        }
+        PrefixPattern { net, low: net.len(), high: net.max_len() }
     }
 
     /// `net-`: the net and all nets containing it.
     pub fn or_shorter(net: Net) -> Self {
-        PrefixPattern {
-            net,
-            low: 0,
-            high: net.len(),
-        }
+        PrefixPattern { net, low: 0, high: net.len() }
     }
 
     /// The net.
@@ -182,15 +164,13 @@ pub struct PrefixSet {
 fn add_pattern<P: IpPrefix>(t: &mut Trie<P, LenMask>, p: P, low: u8, high: u8) {
     let d = p.len();
     if high >= d {
-        t.get_or_insert_with(p, LenMask::default)
-            .set_range(low.max(d), high);
+        t.get_or_insert_with(p, LenMask::default).set_range(low.max(d), high);
     }
     for l in low..=high.min(d.saturating_sub(1)) {
         if l >= d {
             break;
         }
-        t.get_or_insert_with(P::from_bits(p.bits(), l), LenMask::default)
-            .set_range(l, l);
+        t.get_or_insert_with(P::from_bits(p.bits(), l), LenMask::default).set_range(l, l);
     }
 }
 

@@ -139,6 +139,11 @@ impl<P: IpPrefix, V> Trie<P, V> {
         self.free_count = 0;
     }
 
+    /// Trie nodes in use (value plus glue nodes; never more than `2 * len() - 1`).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len() - self.free_count
+    }
+
     /// Heap bytes held by the trie (capacity, not just the used part).
     pub fn heap_bytes(&self) -> usize {
         self.nodes.capacity() * std::mem::size_of::<Node<P::Bits>>()
@@ -172,12 +177,7 @@ impl<P: IpPrefix, V> Trie<P, V> {
     }
 
     fn alloc(&mut self, bits: P::Bits, len: u8, value: u32) -> u32 {
-        let node = Node {
-            bits,
-            child: [NIL; 2],
-            value,
-            len,
-        };
+        let node = Node { bits, child: [NIL; 2], value, len };
         if self.free != NIL {
             let i = self.free;
             self.free = self.nodes[i as usize].child[0];
@@ -185,10 +185,8 @@ impl<P: IpPrefix, V> Trie<P, V> {
             self.nodes[i as usize] = node;
             i
         } else {
-            let i = u32::try_from(self.nodes.len())
-                .ok()
-                .filter(|&i| i != NIL)
-                .expect("trie node index overflow");
+            let i =
+                u32::try_from(self.nodes.len()).ok().filter(|&i| i != NIL).expect("trie node index overflow");
             self.nodes.push(node);
             i
         }
@@ -237,12 +235,7 @@ impl<P: IpPrefix, V> Trie<P, V> {
                 self.set_link(link, n);
                 return None;
             }
-            let Node {
-                bits: cbits,
-                len: clen,
-                value: cval,
-                ..
-            } = *self.node(cur);
+            let Node { bits: cbits, len: clen, value: cval, .. } = *self.node(cur);
             let common = crate::bits::common_len(cbits, clen, bits, len);
             if common == clen {
                 if clen == len {
@@ -393,12 +386,7 @@ impl<P: IpPrefix, V> Trie<P, V> {
 
     /// All stored prefixes equal to or containing `prefix`, shortest first.
     pub fn covering(&self, prefix: &P) -> Covering<'_, P, V> {
-        Covering {
-            trie: self,
-            bits: prefix.bits(),
-            len: prefix.len(),
-            cur: self.root,
-        }
+        Covering { trie: self, bits: prefix.bits(), len: prefix.len(), cur: self.root }
     }
 
     /// All stored prefixes equal to or inside `prefix`, in prefix order.
@@ -530,10 +518,7 @@ impl<'a, P: IpPrefix, V> Iterator for Iter<'a, P, V> {
                 self.stack.push(n.child[0]);
             }
             if n.value != NIL {
-                return Some((
-                    P::from_bits(n.bits, n.len),
-                    &self.trie.values[n.value as usize],
-                ));
+                return Some((P::from_bits(n.bits, n.len), &self.trie.values[n.value as usize]));
             }
         }
         None
@@ -561,16 +546,9 @@ impl<'a, P: IpPrefix, V> Iterator for Covering<'a, P, V> {
                 self.cur = NIL;
                 break;
             }
-            self.cur = if n.len == self.len {
-                NIL
-            } else {
-                n.child[usize::from(self.bits.bit(n.len))]
-            };
+            self.cur = if n.len == self.len { NIL } else { n.child[usize::from(self.bits.bit(n.len))] };
             if n.value != NIL {
-                return Some((
-                    P::from_bits(n.bits, n.len),
-                    &self.trie.values[n.value as usize],
-                ));
+                return Some((P::from_bits(n.bits, n.len), &self.trie.values[n.value as usize]));
             }
         }
         None
