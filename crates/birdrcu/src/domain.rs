@@ -60,7 +60,7 @@ impl<T> RawDomain<T> {
             info.held.store(true, Ordering::Relaxed);
             g
         });
-        DomainGuard { info, guard, _not_send: PhantomData }
+        DomainGuard { info, guard }
     }
 
     fn into_inner(self) -> T {
@@ -243,8 +243,8 @@ impl<T: fmt::Debug> fmt::Debug for DynDomain<T> {
 /// may be dropped in any order.
 pub struct DomainGuard<'a, T> {
     info: &'a DomainInfo,
+    // `MutexGuard` is `!Send`, which makes this guard `!Send` too (checked by a test).
     guard: MutexGuard<'a, T>,
-    _not_send: PhantomData<*const ()>,
 }
 
 impl<T> DomainGuard<'_, T> {

@@ -52,6 +52,15 @@
 //! * Threads that go idle call [`flush`] first, so their deferred closures are not stranded in a
 //!   thread-local bag.
 //!
+//! # What the loop runtime must do
+//!
+//! * Call [`assert_quiescent`] after every event, timer and socket hook.
+//! * Call [`flush`] when the thread holds no domain (between loop iterations) and always before it
+//!   sleeps in `poll`; otherwise closures it deferred may wait in its thread-local bag until it wakes.
+//! * Deferred closures run on whichever thread reaches a safe point first; they must be `Send` and must
+//!   not assume a particular loop. A panicking closure propagates on the thread that ran it; the rest of
+//!   its batch is put back and runs later.
+//!
 //! # How locks and RCU interact
 //!
 //! A domain is either *RCU-waited* (the default for every level but `resource`) or *RCU-lockable*

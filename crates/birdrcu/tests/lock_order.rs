@@ -242,3 +242,17 @@ fn guards_are_not_send() {
     <birdrcu::DomainGuard<'static, u8> as AmbiguousIfSend<_>>::check();
     <birdrcu::ReadGuard as AmbiguousIfSend<_>>::check();
 }
+
+#[test]
+fn domains_and_handles_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    // `Cell` is Send but not Sync: the domain still is both, like a mutex.
+    send_sync::<Domain<Proto, std::cell::Cell<u8>>>();
+    send_sync::<DynDomain<std::cell::Cell<u8>>>();
+    send_sync::<birdrcu::DomainRef>();
+    send_sync::<birdrcu::GracePeriod>();
+    send_sync::<LevelId>();
+    // A guard may be shared by reference when its value is Sync.
+    fn sync<T: Sync>() {}
+    sync::<birdrcu::DomainGuard<'static, u8>>();
+}
