@@ -31,11 +31,7 @@ impl Event {
                 spin_wait();
                 continue;
             }
-            if inner
-                .list
-                .compare_exchange(cur, pinned(cur), Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
+            if inner.list.compare_exchange(cur, pinned(cur), Ordering::Acquire, Ordering::Relaxed).is_ok() {
                 break cur;
             }
         };

@@ -87,9 +87,6 @@ impl Event {
 
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Event")
-            .field("name", &self.0.name)
-            .field("queued", &self.is_queued())
-            .finish()
+        f.debug_struct("Event").field("name", &self.0.name).field("queued", &self.is_queued()).finish()
     }
 }

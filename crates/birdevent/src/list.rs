@@ -82,22 +82,9 @@ impl Core {
     pub(crate) fn consume_for_cancel(&self) -> Option<Consumer<'_>> {
         let me = thread_token();
         loop {
-            match self
-                .consumer
-                .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
-            {
-                Ok(_) => {
-                    return Some(Consumer {
-                        flag: &self.consumer,
-                        held: true,
-                    })
-                }
-                Err(cur) if cur == me => {
-                    return Some(Consumer {
-                        flag: &self.consumer,
-                        held: false,
-                    })
-                }
+            match self.consumer.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => return Some(Consumer { flag: &self.consumer, held: true }),
+                Err(cur) if cur == me => return Some(Consumer { flag: &self.consumer, held: false }),
                 Err(DRAINING) => spin_wait(),
                 Err(_) => return None,
             }
@@ -137,11 +124,7 @@ impl Core {
                 let next = unsafe { (*ev).next.load(Ordering::Relaxed) };
                 // Only the consumer removes from the inbox and `ev` stays claimed, so the head cannot become
                 // `ev` again with another `next` (no ABA). Failure means a push collided: start over.
-                if self
-                    .receiver
-                    .compare_exchange(head, next, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
-                {
+                if self.receiver.compare_exchange(head, next, Ordering::AcqRel, Ordering::Acquire).is_ok() {
                     return true;
                 }
                 continue 'restart;
@@ -163,11 +146,7 @@ impl Core {
     }
 
     fn wake(&self) {
-        let waker = self
-            .waker
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
+        let waker = self.waker.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
         if let Some(w) = waker {
             w.wake();
         }
@@ -202,9 +181,7 @@ impl EventList {
             waker: RwLock::new(None),
             name,
         });
-        Arc::new(EventList {
-            core: NonNull::from(Box::leak(core)),
-        })
+        Arc::new(EventList { core: NonNull::from(Box::leak(core)) })
     }
 
     #[inline]
@@ -221,11 +198,7 @@ impl EventList {
     /// Set (or replace) what to call when a send makes the inbox non-empty. If the list already holds events,
     /// the new waker is called at once so none of them is stranded.
     pub fn set_waker(&self, waker: Arc<dyn Wake>) {
-        *self
-            .core()
-            .waker
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(waker);
+        *self.core().waker.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(waker);
         if !self.is_empty() {
             self.core().wake();
         }
@@ -246,21 +219,14 @@ impl EventList {
         loop {
             // AcqRel on the claim: acquire whatever the previous owner did with `next` before it released the
             // claim; release is not needed by anyone but keeps the claim a full handover point.
-            match inner
-                .list
-                .compare_exchange(ptr::null_mut(), me, Ordering::AcqRel, Ordering::Relaxed)
-            {
+            match inner.list.compare_exchange(ptr::null_mut(), me, Ordering::AcqRel, Ordering::Relaxed) {
                 Ok(_) => break,
                 Err(cur) if unpinned(cur) == me => {
                     // Already queued here. Write the claim back unchanged (an RMW with Release): the consumer
                     // releases the claim with an acquiring RMW before running the hook, so it reads this write
                     // or a later one and therefore sees everything this thread did before the send. A plain
                     // load here would allow the store-buffer race where the hook misses our data.
-                    if inner
-                        .list
-                        .compare_exchange(cur, cur, Ordering::Release, Ordering::Relaxed)
-                        .is_ok()
-                    {
+                    if inner.list.compare_exchange(cur, cur, Ordering::Release, Ordering::Relaxed).is_ok() {
                         ring::record(RingOp::SendQueued, inner.name, self.core().name);
                         return false;
                     }
@@ -277,10 +243,7 @@ impl EventList {
         loop {
             inner.next.store(head, Ordering::Relaxed);
             // Release: publishes `next` (and the hook's data) to the consumer's acquiring swap.
-            match core
-                .receiver
-                .compare_exchange_weak(head, raw, Ordering::Release, Ordering::Relaxed)
-            {
+            match core.receiver.compare_exchange_weak(head, raw, Ordering::Release, Ordering::Relaxed) {
                 Ok(_) => break,
                 Err(h) => head = h,
             }
@@ -295,21 +258,13 @@ impl EventList {
     /// Returns (and the send retries) if the claim changed meanwhile.
     #[cold]
     fn claimed_elsewhere(&self, ev: &EventInner, other: *mut Core) {
-        if ev
-            .list
-            .compare_exchange(other, pinned(other), Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
+        if ev.list.compare_exchange(other, pinned(other), Ordering::Acquire, Ordering::Relaxed).is_err() {
             return;
         }
         // SAFETY: the claim is pinned, and a list is not freed while one of its events is pinned.
         let other_name = unsafe { (*other).name };
         // Unpin with an RMW so concurrent idempotent senders to `other` stay in the release sequence.
-        while ev
-            .list
-            .compare_exchange(pinned(other), other, Ordering::Release, Ordering::Relaxed)
-            .is_err()
-        {}
+        while ev.list.compare_exchange(pinned(other), other, Ordering::Release, Ordering::Relaxed).is_err() {}
         panic!(
             "event {:?} sent to event list {:?} while queued on event list {:?}: an event belongs to one list",
             ev.name,
@@ -368,12 +323,7 @@ impl EventList {
             // Release the claim so the hook (or anyone) may send the event again. AcqRel: acquire pairs with
             // idempotent senders' release; release hands our writes of `next` to the next claimer.
             loop {
-                match ev.list.compare_exchange(
-                    me,
-                    ptr::null_mut(),
-                    Ordering::AcqRel,
-                    Ordering::Relaxed,
-                ) {
+                match ev.list.compare_exchange(me, ptr::null_mut(), Ordering::AcqRel, Ordering::Relaxed) {
                     Ok(_) => break,
                     Err(cur) if cur == pinned(me) => spin_wait(),
                     Err(cur) => panic!(
@@ -394,8 +344,7 @@ impl EventList {
     /// Whether nothing is queued. Exact on the consumer thread between runs; a snapshot elsewhere.
     pub fn is_empty(&self) -> bool {
         let core = self.core();
-        core.executor.load(Ordering::Relaxed).is_null()
-            && core.receiver.load(Ordering::Acquire).is_null()
+        core.executor.load(Ordering::Relaxed).is_null() && core.receiver.load(Ordering::Acquire).is_null()
     }
 }
 
@@ -426,12 +375,7 @@ impl Drop for EventList {
                     let ev = unsafe { &*head };
                     let next = ev.next.load(Ordering::Relaxed);
                     ev.next.store(ptr::null_mut(), Ordering::Relaxed);
-                    match ev.list.compare_exchange(
-                        me,
-                        ptr::null_mut(),
-                        Ordering::AcqRel,
-                        Ordering::Relaxed,
-                    ) {
+                    match ev.list.compare_exchange(me, ptr::null_mut(), Ordering::AcqRel, Ordering::Relaxed) {
                         Ok(_) => {
                             slot.store(next, Ordering::Relaxed);
                             ring::record(RingOp::Release, ev.name, core.name);
@@ -458,9 +402,6 @@ impl Drop for EventList {
 
 impl fmt::Debug for EventList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EventList")
-            .field("name", &self.name())
-            .field("empty", &self.is_empty())
-            .finish()
+        f.debug_struct("EventList").field("name", &self.name()).field("empty", &self.is_empty()).finish()
     }
 }

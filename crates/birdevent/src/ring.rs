@@ -62,13 +62,7 @@ mod imp {
 
     pub(crate) fn record(op: RingOp, event: &'static str, list: &'static str) {
         let seq = NEXT.fetch_add(1, Ordering::Relaxed);
-        let entry = RingEntry {
-            seq,
-            op,
-            event,
-            list,
-            thread: crate::sync::thread_token(),
-        };
+        let entry = RingEntry { seq, op, event, list, thread: crate::sync::thread_token() };
         // A slot is contended only when the ring wrapped around within one write; then keep the newer entry or
         // skip this one rather than wait.
         if let Ok(mut slot) = RING[(seq % RING_SIZE as u64) as usize].try_lock() {
@@ -92,7 +86,11 @@ mod imp {
     pub fn dump_string() -> String {
         let mut s = String::new();
         for e in dump() {
-            let _ = writeln!(s, "{:>10} {:<10?} event {:?} list {:?} thread {:#x}", e.seq, e.op, e.event, e.list, e.thread);
+            let _ = writeln!(
+                s,
+                "{:>10} {:<10?} event {:?} list {:?} thread {:#x}",
+                e.seq, e.op, e.event, e.list, e.thread
+            );
         }
         s
     }

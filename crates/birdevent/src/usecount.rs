@@ -46,9 +46,7 @@ impl UseCount {
     /// If `count` does not fit in 44 bits.
     pub fn with_count(count: u64) -> UseCount {
         assert!(count <= COUNT_MASK, "use count {count} out of range");
-        UseCount {
-            word: AtomicU64::new(count),
-        }
+        UseCount { word: AtomicU64::new(count) }
     }
 
     /// Take another reference. The caller must already hold one.

@@ -24,10 +24,7 @@ impl WorkList {
     /// If `per_round` is 0 (nothing would ever run).
     pub fn new(name: &'static str, per_round: usize) -> WorkList {
         assert!(per_round > 0, "work list {name:?}: per_round must be positive");
-        WorkList {
-            list: EventList::new(name),
-            per_round,
-        }
+        WorkList { list: EventList::new(name), per_round }
     }
 
     /// The underlying list, e.g. as the target of a [`Callback`](crate::Callback) or for `set_waker`.

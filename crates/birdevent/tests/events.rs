@@ -138,11 +138,7 @@ fn send_to_second_list_panics_naming_both() {
 /// Receiver chain is LIFO: sending a, b, c links c -> b -> a, so "c" is the head and "a" the tail.
 #[test]
 fn cancel_in_receiver_head_middle_tail() {
-    for (victim, expect) in [
-        ("c", ["a", "b"]),
-        ("b", ["a", "c"]),
-        ("a", ["b", "c"]),
-    ] {
+    for (victim, expect) in [("c", ["a", "b"]), ("b", ["a", "c"]), ("a", ["b", "c"])] {
         let log = Log::default();
         let list = EventList::new("l");
         let evs = events(&["a", "b", "c"], &log);
@@ -164,11 +160,7 @@ fn cancel_in_receiver_head_middle_tail() {
 
 #[test]
 fn cancel_in_executor_head_middle_tail() {
-    for (victim, expect) in [
-        ("b", ["c", "d"]),
-        ("c", ["b", "d"]),
-        ("d", ["b", "c"]),
-    ] {
+    for (victim, expect) in [("b", ["c", "d"]), ("c", ["b", "d"]), ("d", ["b", "c"])] {
         let log = Log::default();
         let list = EventList::new("l");
         let evs = events(&["a", "b", "c", "d"], &log);

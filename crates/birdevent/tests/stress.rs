@@ -72,13 +72,7 @@ fn setup() -> Setup {
             })
         })
         .collect();
-    Setup {
-        list,
-        events,
-        counters,
-        parker,
-        done: Arc::default(),
-    }
+    Setup { list, events, counters, parker, done: Arc::default() }
 }
 
 /// The consumer: run, and when nothing is pending, sleep until woken. A wake must arrive for any queued event.
@@ -100,10 +94,7 @@ fn consumer(
         }
         let mut woken = parker.woken.lock().unwrap();
         while !*woken {
-            let (g, t) = parker
-                .cv
-                .wait_timeout(woken, Duration::from_secs(10))
-                .unwrap();
+            let (g, t) = parker.cv.wait_timeout(woken, Duration::from_secs(10)).unwrap();
             woken = g;
             assert!(
                 !t.timed_out() || *woken || list.is_empty() || done.load(Ordering::Acquire),
