@@ -21,6 +21,7 @@ use crate::{Net, NetError, NetType};
 
 /// Operations common to [`Prefix4`] and [`Prefix6`], for code generic over the family
 /// (the tries use it). Sealed: only this crate implements it.
+#[allow(clippy::len_without_is_empty)] // a prefix length, not a collection size
 pub trait IpPrefix:
     Copy + Eq + Ord + Hash + fmt::Debug + fmt::Display + Sealed + Send + Sync + 'static
 {
@@ -168,7 +169,7 @@ macro_rules! prefix_type {
                 }
                 let mut b = self.addr.to_bits();
                 if bit {
-                    b = b | <$bits>::single(self.len);
+                    b |= <$bits>::single(self.len);
                 }
                 Some(Self { addr: <$addr>::from_bits(b), len: self.len + 1 })
             }

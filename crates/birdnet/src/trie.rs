@@ -14,7 +14,7 @@
 //!
 //! Nodes live in one `Vec` and link to each other by `u32` index (no `Box`,
 //! no pointer chasing through the allocator, `Clone` is a memcpy). An IPv4
-//! node is 20 bytes, an IPv6 node 48. Values live densely in a second `Vec`
+//! node is 20 bytes, an IPv6 node 32. Values live densely in a second `Vec`
 //! (with their owning node index), so a node stays small whatever `V` is, and
 //! removal is a `swap_remove` plus one index fix-up. Freed nodes are chained
 //! through `child[0]` and reused. [`Trie::compact`] rewrites the node array in
