@@ -10,7 +10,9 @@
 //! First run (release, one core of a shared 2-core VM, load ~3, medians):
 //! ipv4 insert_1M 663 ms; lpm per lookup: random 219 ns / hit 232 ns as built,
 //! 165 ns / 174 ns after `compact()`. ipv6 insert_1M 1.21 s; lpm random 310 ns /
-//! hit 407 ns as built, 339 ns / 400 ns compacted. 1M IPv4 prefixes: ~2.0M nodes.
+//! hit 407 ns as built, 339 ns / 400 ns compacted. Heap after the 1M inserts:
+//! IPv4 936k distinct prefixes, 1.54M nodes, 50 MB; IPv6 1.0M prefixes, 2.0M nodes, 76 MB
+//! (Vec capacity, not just the used part).
 
 use std::hint::black_box;
 use std::net::{Ipv4Addr, Ipv6Addr};
