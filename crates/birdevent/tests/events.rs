@@ -60,9 +60,9 @@ fn resend_runs_next_round() {
     let log = Log::default();
     let list = EventList::new("l");
     let b = logging("b", &log);
+    let me: Arc<Mutex<Option<Event>>> = Arc::default();
     let a = {
         let (log, list, b) = (log.clone(), list.clone(), b.clone());
-        let me: Arc<Mutex<Option<Event>>> = Arc::default();
         let me2 = me.clone();
         let rounds = AtomicUsize::new(0);
         let a = Event::new("a", move || {
@@ -74,9 +74,9 @@ fn resend_runs_next_round() {
                 list.send(&b);
             }
         });
-        *me.lock().unwrap() = Some(a.clone());
         a
     };
+    *me.lock().unwrap() = Some(a.clone());
     list.send(&a);
     assert!(list.run(EventList::UNLIMITED));
     assert_eq!(take(&log), ["a"]);
@@ -87,6 +87,8 @@ fn resend_runs_next_round() {
     assert!(!list.run(EventList::UNLIMITED));
     assert_eq!(take(&log), ["a"]);
     assert!(!a.is_queued());
+    // Break the a -> me -> a cycle.
+    me.lock().unwrap().take();
 }
 
 #[test]
