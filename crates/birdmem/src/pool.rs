@@ -166,7 +166,8 @@ impl fmt::Debug for Pool {
 
 impl Pool {
     /// Fixed bookkeeping charged to every pool (its node).
-    pub const OVERHEAD: MemSize = MemSize { effective: 0, overhead: size_of::<Node>() + size_of::<NodeState>() };
+    pub const OVERHEAD: MemSize =
+        MemSize { effective: 0, overhead: size_of::<Node>() + size_of::<NodeState>() };
 
     fn new_node(name: Arc<str>, domain: DomainRef, parent: Option<Weak<Node>>) -> Arc<Node> {
         Arc::new(Node {
@@ -341,7 +342,15 @@ impl Pool {
     pub fn dump(&self) -> String {
         fn walk(n: &Arc<Node>, depth: usize, out: &mut String) {
             let own = n.own_memsize();
-            let _ = writeln!(out, "{:indent$}pool \"{}\" ({}): {} B", "", n.name, n.domain, own.total(), indent = depth * 2);
+            let _ = writeln!(
+                out,
+                "{:indent$}pool \"{}\" ({}): {} B",
+                "",
+                n.name,
+                n.domain,
+                own.total(),
+                indent = depth * 2
+            );
             let children = {
                 let st = n.lock();
                 for r in st.resources.values() {

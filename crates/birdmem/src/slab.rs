@@ -313,7 +313,7 @@ mod tests {
         for (size, align) in [(1, 1), (8, 8), (24, 8), (100, 4), (2000, 8), (4000, 8), (0, 1), (64, 64)] {
             let l = layout_for(size, align);
             assert!(l.slots >= 1, "{size}/{align}");
-            assert!(l.first >= l.words * 8 && l.first % align == 0);
+            assert!(l.first >= l.words * 8 && l.first.is_multiple_of(align));
             assert!(l.first + l.slots * l.stride <= PAGE_SIZE);
             assert!(l.words * 64 >= l.slots);
         }

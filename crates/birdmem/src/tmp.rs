@@ -21,6 +21,9 @@ use crate::pool::MemSize;
 use crate::PAGE_SIZE;
 
 /// A bump arena on pages. See the module documentation.
+///
+/// The allocation methods take `&self` and return `&mut` to fresh, disjoint memory (like any arena); clippy's
+/// `mut_from_ref` is allowed on them for that reason.
 pub struct TmpArena {
     alloc: &'static PageAllocator,
     /// Pages in use; the last one is current.
@@ -97,6 +100,7 @@ impl TmpArena {
     }
 
     /// Copies `value` into the arena.
+    #[allow(clippy::mut_from_ref)]
     pub fn alloc<T: Copy>(&self, value: T) -> &mut T {
         let p = self.alloc_layout(Layout::new::<T>()).cast::<T>();
         // SAFETY: fresh, suitably sized and aligned memory that nothing else refers to until the next reset,
@@ -108,6 +112,7 @@ impl TmpArena {
     }
 
     /// Copies a slice into the arena.
+    #[allow(clippy::mut_from_ref)]
     pub fn alloc_slice_copy<T: Copy>(&self, src: &[T]) -> &mut [T] {
         let layout = Layout::array::<T>(src.len()).unwrap_or_else(|_| handle_alloc_error(Layout::new::<T>()));
         let p = self.alloc_layout(layout).cast::<T>();
@@ -120,6 +125,7 @@ impl TmpArena {
     }
 
     /// A slice of `len` copies of `value`.
+    #[allow(clippy::mut_from_ref)]
     pub fn alloc_slice_fill<T: Copy>(&self, len: usize, value: T) -> &mut [T] {
         let layout = Layout::array::<T>(len).unwrap_or_else(|_| handle_alloc_error(Layout::new::<T>()));
         let p = self.alloc_layout(layout).cast::<MaybeUninit<T>>();
@@ -134,6 +140,7 @@ impl TmpArena {
     }
 
     /// Copies a string into the arena.
+    #[allow(clippy::mut_from_ref)]
     pub fn alloc_str(&self, s: &str) -> &mut str {
         let bytes = self.alloc_slice_copy(s.as_bytes());
         // SAFETY: the bytes are a copy of a valid `str`.
@@ -141,6 +148,7 @@ impl TmpArena {
     }
 
     /// Formats into the arena (for temporary strings such as log lines and CLI output).
+    #[allow(clippy::mut_from_ref)]
     pub fn alloc_fmt(&self, args: fmt::Arguments<'_>) -> &mut str {
         match args.as_str() {
             Some(s) => self.alloc_str(s),
@@ -155,7 +163,8 @@ impl TmpArena {
 
     /// Memory held: bytes handed out are effective, the rest of the pages and blocks is overhead.
     pub fn memsize(&self) -> MemSize {
-        let held = self.pages.borrow().len() * PAGE_SIZE + self.large.borrow().iter().map(|(_, l)| l.size()).sum::<usize>();
+        let held = self.pages.borrow().len() * PAGE_SIZE
+            + self.large.borrow().iter().map(|(_, l)| l.size()).sum::<usize>();
         let effective = self.used.get().min(held);
         MemSize { effective, overhead: held - effective }
     }
@@ -218,7 +227,10 @@ pub fn with<R>(f: impl FnOnce(&TmpArena) -> R) -> R {
 pub fn reset() {
     // After thread-local destruction there is nothing to reset.
     let _ = TMP.try_with(|a| {
-        assert!(a.active.get() == 0, "tmp::reset() called inside tmp::with(): arena allocations are still borrowed");
+        assert!(
+            a.active.get() == 0,
+            "tmp::reset() called inside tmp::with(): arena allocations are still borrowed"
+        );
         // No `with` closure is running, and allocations cannot escape one, so none is borrowed.
         a.reset_unchecked();
     });

@@ -17,7 +17,11 @@ const WORDS: usize = PAGE_SIZE / 8;
 const STRIDE: usize = if cfg!(miri) { WORDS / 4 } else { 1 };
 
 fn pattern(thread: usize, round: usize, slot: usize, word: usize) -> u64 {
-    ((thread as u64) << 56) ^ ((round as u64) << 32) ^ ((slot as u64) << 16) ^ (word as u64) ^ 0x5555_0000_0000_0000
+    ((thread as u64) << 56)
+        ^ ((round as u64) << 32)
+        ^ ((slot as u64) << 16)
+        ^ (word as u64)
+        ^ 0x5555_0000_0000_0000
 }
 
 fn write(p: &Page, t: usize, r: usize, s: usize) {
@@ -51,10 +55,10 @@ fn churn(threads: usize, rounds: usize) {
                     let addrs: HashSet<usize> = held.iter().map(|p| p.as_ptr().addr()).collect();
                     assert_eq!(addrs.len(), 32, "the same page handed out twice to one thread");
                     // Free and reallocate 32, one at a time.
-                    for s in 0..32 {
-                        check(&held[s], t, r, s);
-                        held[s] = page::alloc();
-                        write(&held[s], t, r, s + 32);
+                    for (s, slot) in held.iter_mut().enumerate() {
+                        check(slot, t, r, s);
+                        *slot = page::alloc();
+                        write(slot, t, r, s + 32);
                     }
                     // Free 32.
                     for (s, p) in held.into_iter().enumerate() {

@@ -27,7 +27,11 @@ fn small() -> PageParams {
 #[track_caller]
 fn assert_identity(a: &PageAllocator, in_use: usize) {
     let st = a.stats();
-    assert_eq!(st.total, in_use + st.hot_local + st.hot_global + st.cold + st.cold_index, "accounting: {st:?}");
+    assert_eq!(
+        st.total,
+        in_use + st.hot_local + st.hot_global + st.cold + st.cold_index,
+        "accounting: {st:?}"
+    );
     assert_eq!(st.in_use(), in_use, "{st:?}");
 }
 

@@ -47,7 +47,10 @@ impl Default for PageParams {
 impl PageParams {
     fn validate(&self) {
         assert!(self.local_limit >= 2, "PageParams: local_limit must be at least 2");
-        assert!(self.refill >= 1 && self.refill <= self.local_limit, "PageParams: refill must be in 1..=local_limit");
+        assert!(
+            self.refill >= 1 && self.refill <= self.local_limit,
+            "PageParams: refill must be in 1..=local_limit"
+        );
         assert!(self.batch_pages >= 1, "PageParams: batch_pages must be at least 1");
         assert!(
             self.global_low <= self.global_high && self.global_high <= self.global_max,
@@ -192,7 +195,8 @@ impl PageAllocator {
         let mut i = 0;
         while i < pages.len() {
             let mut run = 1;
-            while merge && i + run < pages.len() && pages[i + run].addr() == pages[i].addr() + run * PAGE_SIZE {
+            while merge && i + run < pages.len() && pages[i + run].addr() == pages[i].addr() + run * PAGE_SIZE
+            {
                 run += 1;
             }
             // SAFETY: the pages are free pages of this allocator exclusively held by the caller (taken off the

@@ -65,9 +65,9 @@ impl ColdStore {
     /// tier links it, nobody uses it), already discarded by the backend.
     pub(crate) unsafe fn push(&mut self, page: RawPage) {
         let head = self.head;
-        // SAFETY (whole block): `head`, when non-null, is an index page owned by this store; we have `&mut
-        // self`, so nobody else touches it. Accesses are raw (`&raw mut`) so no reference to the partially
-        // initialised entry array is ever created.
+        // SAFETY: `head`, when non-null, is an index page owned by this store; we have `&mut self`, so nobody
+        // else touches it. `page` is exclusively ours (caller obligation). Accesses are raw (`&raw mut`) so no
+        // reference to the partially initialised entry array is ever created.
         unsafe {
             if !head.is_null() && (*head).len < INDEX_CAP {
                 let len = (*head).len;

@@ -38,7 +38,7 @@ unsafe impl Send for RawPage {}
 impl RawPage {
     #[inline]
     pub(crate) fn new(p: NonNull<u8>) -> Self {
-        debug_assert!(p.addr().get() % PAGE_SIZE == 0, "page pointer {p:p} is not page aligned");
+        debug_assert!(p.addr().get().is_multiple_of(PAGE_SIZE), "page pointer {p:p} is not page aligned");
         RawPage(p)
     }
 

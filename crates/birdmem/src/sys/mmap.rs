@@ -19,7 +19,9 @@ impl Backend for MmapBackend {
         let len = pages * PAGE_SIZE;
         // SAFETY: a fresh anonymous private mapping at an address of the kernel's choice (null hint) cannot
         // alias any existing Rust object.
-        let res = unsafe { mmap_anonymous(ptr::null_mut(), len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE) };
+        let res = unsafe {
+            mmap_anonymous(ptr::null_mut(), len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE)
+        };
         let Ok(addr) = res else {
             // Layout only describes the failed request; it is valid because PAGE_SIZE is a power of two.
             handle_alloc_error(Layout::from_size_align(len, PAGE_SIZE).unwrap_or(Layout::new::<u8>()));
