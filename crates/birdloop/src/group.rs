@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use birdmem::IdMap;
+
 use crate::params::{BalancerParams, ParamError, ThreadParams};
 use crate::r#loop::LoopInner;
 use crate::stats::{GroupSnapshot, ThreadSnapshot};
@@ -56,22 +58,17 @@ impl fmt::Debug for GroupInner {
 }
 
 static GROUPS: Mutex<Vec<Weak<GroupInner>>> = Mutex::new(Vec::new());
-static THREAD_IDS: Mutex<Vec<bool>> = Mutex::new(Vec::new());
+static THREAD_IDS: Mutex<IdMap> = Mutex::new(IdMap::new());
 
+/// Dense thread ids, lowest free first; 0 is never used (BIRD numbers threads from 1).
 fn alloc_thread_id() -> u32 {
     let mut ids = lock(&THREAD_IDS);
-    let i = ids.iter().position(|used| !used).unwrap_or_else(|| {
-        ids.push(false);
-        ids.len() - 1
-    });
-    ids[i] = true;
-    u32::try_from(i + 1).unwrap_or(u32::MAX)
+    ids.reserve(0);
+    ids.alloc()
 }
 
 pub(crate) fn free_thread_id(id: u32) {
-    if let Some(slot) = lock(&THREAD_IDS).get_mut(id as usize - 1) {
-        *slot = false;
-    }
+    lock(&THREAD_IDS).free(id);
 }
 
 /// All live groups, in creation order.

@@ -141,9 +141,10 @@ fn is_current(lp: &LoopInner) -> bool {
     CURRENT_PTR.with(|c| std::ptr::eq(c.get(), lp))
 }
 
-/// Call after every hook: no RCU section may leak out of a task.
+/// Call after every hook: no RCU section may leak out of a task, and the task's temporary allocations die.
 pub(crate) fn hook_done() {
     birdrcu::assert_quiescent();
+    birdmem::tmp::reset();
 }
 
 impl LoopInner {

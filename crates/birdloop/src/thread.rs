@@ -389,7 +389,16 @@ impl ThreadCore {
         let mut more;
         loop {
             g.fire_timers(lp.clock.now());
-            more = lp.events.run(EVENTS_PER_CHUNK);
+            // One event per `run` call, so every event hook is followed by `hook_done` (RCU check, tmp reset).
+            let mut n = 0;
+            loop {
+                more = lp.events.run(1);
+                hook_done();
+                n += 1;
+                if !more || n >= EVENTS_PER_CHUNK {
+                    break;
+                }
+            }
             if !more || !crate::r#loop::task_still_in_limit() {
                 break;
             }
@@ -401,6 +410,7 @@ impl ThreadCore {
                 break;
             }
             work_more = lp.work.run(1);
+            hook_done();
             if !work_more {
                 break;
             }
