@@ -267,3 +267,81 @@ mod tests {
         drop(slot);
     }
 }
+
+/// Opening sockets: always in an explicit loop, non-blocking, registered at once.
+impl LoopGuard<'_> {
+    /// A TCP listener bound to `addr` (address reuse on), handled by `handler` (which typically `accept`s).
+    pub fn tcp_listen<H>(
+        &mut self,
+        addr: std::net::SocketAddr,
+        backlog: i32,
+        handler: H,
+    ) -> io::Result<SockKey>
+    where
+        H: FnMut(&mut LoopGuard<'_>, SockKey, &mut socket2::Socket, Ready) + Send + 'static,
+    {
+        use socket2::{Domain, Protocol, Socket, Type};
+        let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        s.set_reuse_address(true)?;
+        s.set_nonblocking(true)?;
+        s.bind(&addr.into())?;
+        s.listen(backlog)?;
+        self.add_socket(s, Interest::READ, handler)
+    }
+
+    /// A non-blocking TCP connect to `addr`; the handler sees `writable` when the connection completes (check
+    /// `take_error`). `prepare` may set socket options (bind, TTL, MD5...) before connecting.
+    pub fn tcp_connect<H>(
+        &mut self,
+        addr: std::net::SocketAddr,
+        prepare: impl FnOnce(&socket2::Socket) -> io::Result<()>,
+        handler: H,
+    ) -> io::Result<SockKey>
+    where
+        H: FnMut(&mut LoopGuard<'_>, SockKey, &mut socket2::Socket, Ready) + Send + 'static,
+    {
+        use socket2::{Domain, Protocol, Socket, Type};
+        let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        s.set_nonblocking(true)?;
+        prepare(&s)?;
+        match s.connect(&addr.into()) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INPROGRESS.raw_os_error()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+        self.add_socket(s, Interest::BOTH, handler)
+    }
+
+    /// A UDP socket bound to `addr`.
+    pub fn udp_bind<H>(&mut self, addr: std::net::SocketAddr, handler: H) -> io::Result<SockKey>
+    where
+        H: FnMut(&mut LoopGuard<'_>, SockKey, &mut socket2::Socket, Ready) + Send + 'static,
+    {
+        use socket2::{Domain, Protocol, Socket, Type};
+        let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+        s.set_nonblocking(true)?;
+        s.bind(&addr.into())?;
+        self.add_socket(s, Interest::READ, handler)
+    }
+
+    /// A UNIX stream listener at `path` (the path must not exist).
+    pub fn unix_listen<H>(&mut self, path: &std::path::Path, handler: H) -> io::Result<SockKey>
+    where
+        H: FnMut(&mut LoopGuard<'_>, SockKey, &mut std::os::unix::net::UnixListener, Ready) + Send + 'static,
+    {
+        let l = std::os::unix::net::UnixListener::bind(path)?;
+        l.set_nonblocking(true)?;
+        self.add_socket(l, Interest::READ, handler)
+    }
+
+    /// A UNIX stream connection to `path`.
+    pub fn unix_connect<H>(&mut self, path: &std::path::Path, handler: H) -> io::Result<SockKey>
+    where
+        H: FnMut(&mut LoopGuard<'_>, SockKey, &mut std::os::unix::net::UnixStream, Ready) + Send + 'static,
+    {
+        let s = std::os::unix::net::UnixStream::connect(path)?;
+        s.set_nonblocking(true)?;
+        self.add_socket(s, Interest::READ, handler)
+    }
+}
