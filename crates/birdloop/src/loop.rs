@@ -574,7 +574,7 @@ impl<'a> LoopGuard<'a> {
     pub fn remove_socket<S: 'static>(&mut self, key: SockKey) -> Option<S> {
         let mut slot = {
             let mut st = self.st();
-            if !st.sockets.get(key.idx as usize).is_some_and(|s| s.gen == key.gen) {
+            if st.sockets.get(key.idx as usize).is_none_or(|s| s.gen != key.gen) {
                 return None;
             }
             st.sockets.remove(key.idx as usize)
@@ -599,7 +599,7 @@ impl<'a> LoopGuard<'a> {
     pub fn reloop_socket(&mut self, key: SockKey, to: &mut LoopGuard<'_>) -> io::Result<Option<SockKey>> {
         let slot = {
             let mut st = self.st();
-            if !st.sockets.get(key.idx as usize).is_some_and(|s| s.gen == key.gen) {
+            if st.sockets.get(key.idx as usize).is_none_or(|s| s.gen != key.gen) {
                 return Ok(None);
             }
             st.sockets.remove(key.idx as usize)

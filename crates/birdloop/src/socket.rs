@@ -219,55 +219,6 @@ impl Drop for SockSlot {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-    use std::os::unix::net::UnixStream;
-    use std::time::Duration;
-
-    struct Plain(UnixStream);
-    impl ErasedSock for Plain {
-        fn fd(&self) -> BorrowedFd<'_> {
-            self.0.as_fd()
-        }
-        fn dispatch(&mut self, _: &mut LoopGuard<'_>, _: SockKey, _: Ready) {}
-        fn sock_any(&mut self) -> &mut dyn Any {
-            &mut self.0
-        }
-        fn into_sock(self: Box<Self>) -> Box<dyn Any + Send> {
-            Box::new(self.0)
-        }
-    }
-
-    #[test]
-    fn registration_follows_interest_and_pause() {
-        let poller = Arc::new(Poller::new().unwrap());
-        let (a, mut b) = UnixStream::pair().unwrap();
-        a.set_nonblocking(true).unwrap();
-        let mut slot = SockSlot::new(1, Box::new(Plain(a)), Interest::READ);
-        let key = poll_key(3, 7);
-        assert_eq!(split_key(key), (3, 7));
-        slot.sync_registration(Some(&poller), key).unwrap();
-        b.write_all(b"x").unwrap();
-        let mut evs = polling::Events::new();
-        poller.wait(&mut evs, Some(Duration::from_secs(1))).unwrap();
-        assert_eq!(evs.iter().next().map(|e| (e.key, e.readable)), Some((key, true)));
-        // Paused: deleted from the poller, so nothing is reported although data is pending.
-        slot.paused = true;
-        slot.sync_registration(Some(&poller), key).unwrap();
-        evs.clear();
-        poller.wait(&mut evs, Some(Duration::from_millis(20))).unwrap();
-        assert!(evs.is_empty());
-        slot.paused = false;
-        slot.sync_registration(Some(&poller), key).unwrap();
-        evs.clear();
-        poller.wait(&mut evs, Some(Duration::from_secs(1))).unwrap();
-        assert_eq!(evs.len(), 1);
-        drop(slot);
-    }
-}
-
 /// Opening sockets: always in an explicit loop, non-blocking, registered at once.
 impl LoopGuard<'_> {
     /// A TCP listener bound to `addr` (address reuse on), handled by `handler` (which typically `accept`s).
@@ -343,5 +294,54 @@ impl LoopGuard<'_> {
         let s = std::os::unix::net::UnixStream::connect(path)?;
         s.set_nonblocking(true)?;
         self.add_socket(s, Interest::READ, handler)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+    use std::time::Duration;
+
+    struct Plain(UnixStream);
+    impl ErasedSock for Plain {
+        fn fd(&self) -> BorrowedFd<'_> {
+            self.0.as_fd()
+        }
+        fn dispatch(&mut self, _: &mut LoopGuard<'_>, _: SockKey, _: Ready) {}
+        fn sock_any(&mut self) -> &mut dyn Any {
+            &mut self.0
+        }
+        fn into_sock(self: Box<Self>) -> Box<dyn Any + Send> {
+            Box::new(self.0)
+        }
+    }
+
+    #[test]
+    fn registration_follows_interest_and_pause() {
+        let poller = Arc::new(Poller::new().unwrap());
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let mut slot = SockSlot::new(1, Box::new(Plain(a)), Interest::READ);
+        let key = poll_key(3, 7);
+        assert_eq!(split_key(key), (3, 7));
+        slot.sync_registration(Some(&poller), key).unwrap();
+        b.write_all(b"x").unwrap();
+        let mut evs = polling::Events::new();
+        poller.wait(&mut evs, Some(Duration::from_secs(1))).unwrap();
+        assert_eq!(evs.iter().next().map(|e| (e.key, e.readable)), Some((key, true)));
+        // Paused: deleted from the poller, so nothing is reported although data is pending.
+        slot.paused = true;
+        slot.sync_registration(Some(&poller), key).unwrap();
+        evs.clear();
+        poller.wait(&mut evs, Some(Duration::from_millis(20))).unwrap();
+        assert!(evs.is_empty());
+        slot.paused = false;
+        slot.sync_registration(Some(&poller), key).unwrap();
+        evs.clear();
+        poller.wait(&mut evs, Some(Duration::from_secs(1))).unwrap();
+        assert_eq!(evs.len(), 1);
+        drop(slot);
     }
 }

@@ -1,4 +1,5 @@
 //! Deterministic mode: loops run on the calling thread, timers on a virtual clock.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,4 +1,5 @@
 //! Loops on real threads: events, pings, timers, stop, thread counts, balancing, sync_all.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Sockets in loops: pause/resume of RX, reloop under traffic, sockets opened in a loop.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 
