@@ -1,10 +1,10 @@
 //! Event send+run throughput against `crossbeam_queue::SegQueue<Box<dyn Fn>>` and `std::sync::mpsc`.
 //!
 //! Each iteration delivers `MESSAGES` units of work (a counter increment run by the single consumer) from 1,
-//! 2 or 4 producer threads. For events, a unit is a send that queued an event (`send` returned true) and its
-//! hook run; each producer cycles over its own 256 events, so idempotent sends (no new work) also happen, as
-//! they do in a loop. For the queues, a unit is a boxed closure pushed and called. The consumer spins on
-//! `run` / `pop` / `try_recv`, yielding when it finds nothing.
+//! 2 or 4 producer threads. For events, a unit is one send of a distinct, preallocated event and its hook
+//! run (events are long-lived objects in birdd, re-sent rather than allocated per message). For the queues,
+//! a unit is a boxed closure allocated, pushed, popped and called. The consumer spins on `run` / `pop` /
+//! `try_recv`, yielding when it finds nothing.
 //!
 //! `cargo bench -p birdevent --bench events -- --warm-up-time 1 --measurement-time 3`
 #![allow(clippy::unwrap_used)]
@@ -19,7 +19,6 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use crossbeam_queue::SegQueue;
 
 const MESSAGES: u64 = 40_000;
-const EVENTS_PER_PRODUCER: usize = 256;
 
 type Job = Box<dyn Fn() + Send>;
 
@@ -40,9 +39,10 @@ struct EventBench {
 impl EventBench {
     fn new(producers: usize) -> EventBench {
         let done = counter();
+        let per = per_producer(producers as u64);
         let events = (0..producers)
             .map(|_| {
-                (0..EVENTS_PER_PRODUCER)
+                (0..per)
                     .map(|_| {
                         Event::new("bench", move || {
                             done.fetch_add(1, Ordering::Relaxed);
@@ -62,16 +62,8 @@ impl EventBench {
             for evs in &self.events {
                 let list = &self.list;
                 s.spawn(move || {
-                    let mut queued = 0;
-                    'outer: loop {
-                        for e in evs {
-                            if list.send(e) {
-                                queued += 1;
-                                if queued == per {
-                                    break 'outer;
-                                }
-                            }
-                        }
+                    for e in evs {
+                        list.send(e);
                     }
                 });
             }
