@@ -131,6 +131,10 @@ fn explicit_cache_spills_half_beyond_limit() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "birdrcu::read pins crossbeam-epoch, which violates Stacked Borrows (known upstream issue)"
+)]
 fn depleted_in_rcu_counts_locking_allocations() {
     let a = PageAllocator::new_static(small());
     let before = a.stats().depleted_in_rcu;

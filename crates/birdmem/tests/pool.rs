@@ -52,7 +52,7 @@ fn accounting_matches_model() {
             + res.iter().map(|&(_, s)| MemSize { effective: s, overhead: 8 }).sum()
             + blocks.iter().map(|b| Block::memsize_of(b.len())).sum()
     };
-    for _ in 0..3000 {
+    for _ in 0..if cfg!(miri) { 300 } else { 3000 } {
         let k = rng.gen_range(0..2);
         let pool = &kids[k];
         match rng.gen_range(0..4) {
