@@ -96,15 +96,13 @@
 //!
 //! Never pin through `crossbeam_epoch::pin()` directly: such sections are invisible to the checks here.
 //!
-//! # Example
+//! # Examples
+//!
+//! Lock order:
 //!
 //! ```
-//! use std::sync::atomic::{AtomicBool, Ordering};
-//! use std::sync::Arc;
-//!
 //! use birdrcu::level::{Attrs, Rtable};
 //! use birdrcu::Domain;
-//! use crossbeam_epoch::{Atomic, Owned};
 //!
 //! let table: Domain<Rtable, Vec<u32>> = Domain::new("table master4", Vec::new());
 //! let cache: Domain<Attrs, u64> = Domain::new("attrs cache", 0);
@@ -118,7 +116,7 @@
 //!     assert_eq!(birdrcu::lock_depth(), 2);
 //! }
 //!
-//! // Out of order: the panic names both domains.
+//! // Out of order: the panic names both domains, and nothing stays locked.
 //! let err = std::panic::catch_unwind(|| {
 //!     let _c = cache.lock();
 //!     let _t = table.lock();
@@ -126,8 +124,18 @@
 //! .unwrap_err();
 //! let msg = err.downcast_ref::<String>().unwrap();
 //! assert!(msg.contains("\"table master4\" (rtable) while holding \"attrs cache\" (attrs)"));
+//! assert_eq!(birdrcu::lock_depth(), 0);
+//! ```
 //!
-//! // RCU: publish a new value, read it lock-free, free the old one after a grace period.
+//! RCU: publish a new value, read it without locks, free the old one after a grace period.
+//!
+//! ```
+//! # if cfg!(miri) { return; } // crossbeam-epoch needs special miri flags, see "Testing"
+//! use std::sync::atomic::{AtomicBool, Ordering};
+//! use std::sync::Arc;
+//!
+//! use crossbeam_epoch::{Atomic, Owned};
+//!
 //! let shared = Atomic::new(1u64);
 //! {
 //!     let r = birdrcu::read();
@@ -150,6 +158,15 @@
 //! assert!(freed.load(Ordering::Acquire));
 //! # drop(unsafe { shared.into_owned() });
 //! ```
+//!
+//! # Testing
+//!
+//! `cargo test -p birdrcu` runs everything except the long RCU stress run
+//! (`cargo test -p birdrcu --release -- --ignored`). Under miri, the lock-order tests run with the
+//! strictest settings (`-Zmiri-strict-provenance`, Stacked Borrows, leak check). crossbeam-epoch itself
+//! needs permissive provenance, Tree Borrows and no leak check (its global collector outlives `main`), so
+//! the tests that pin are ignored under miri by default and run with
+//! `MIRIFLAGS="-Zmiri-tree-borrows -Zmiri-ignore-leaks" cargo +nightly miri test -p birdrcu -- --include-ignored`.
 //!
 //! # Unsafe
 //!

@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 use birdrcu::{defer, synchronize};
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "crossbeam-epoch under miri needs MIRIFLAGS=\"-Zmiri-tree-borrows -Zmiri-ignore-leaks\"; run with --include-ignored"
+)]
 fn a_panicking_deferred_call_does_not_lose_the_others() {
     let ran = Arc::new(AtomicUsize::new(0));
     let r = Arc::clone(&ran);

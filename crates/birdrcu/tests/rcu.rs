@@ -37,6 +37,10 @@ fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "crossbeam-epoch under miri needs MIRIFLAGS=\"-Zmiri-tree-borrows -Zmiri-ignore-leaks\"; run with --include-ignored"
+)]
 fn read_sections_nest() {
     assert!(!in_read_section());
     assert_quiescent();
@@ -57,6 +61,10 @@ fn read_sections_nest() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "crossbeam-epoch under miri needs MIRIFLAGS=\"-Zmiri-tree-borrows -Zmiri-ignore-leaks\"; run with --include-ignored"
+)]
 fn assert_quiescent_panics_inside_a_read_section() {
     let r = read();
     let _r2 = read();
@@ -66,6 +74,10 @@ fn assert_quiescent_panics_inside_a_read_section() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "crossbeam-epoch under miri needs MIRIFLAGS=\"-Zmiri-tree-borrows -Zmiri-ignore-leaks\"; run with --include-ignored"
+)]
 fn rcu_waited_domain_inside_read_section_panics() {
     let table: Domain<Rtable, ()> = Domain::new("table master4", ());
     let msg = panic_message(|| {
@@ -84,6 +96,10 @@ fn rcu_waited_domain_inside_read_section_panics() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "crossbeam-epoch under miri needs MIRIFLAGS=\"-Zmiri-tree-borrows -Zmiri-ignore-leaks\"; run with --include-ignored"
+)]
 #[should_panic(expected = "locking RCU-waited domain \"attrs cache\" (attrs) inside an RCU read section")]
 fn rcu_waited_dyn_domain_inside_read_section_panics() {
     let d = DynDomain::new("attrs cache", LevelId::Attrs, ());
@@ -92,6 +108,10 @@ fn rcu_waited_dyn_domain_inside_read_section_panics() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "crossbeam-epoch under miri needs MIRIFLAGS=\"-Zmiri-tree-borrows -Zmiri-ignore-leaks\"; run with --include-ignored"
+)]
 fn rcu_lockable_domains_may_be_locked_inside_read_sections() {
     let pages: Domain<Resource, u32> = Domain::new("cold pages", 0);
     let fast: Domain<Proto, u32> = Domain::new_rcu_lockable("fast proto", 0);
@@ -105,6 +125,10 @@ fn rcu_lockable_domains_may_be_locked_inside_read_sections() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "crossbeam-epoch under miri needs MIRIFLAGS=\"-Zmiri-tree-borrows -Zmiri-ignore-leaks\"; run with --include-ignored"
+)]
 fn synchronize_inside_read_section_panics() {
     let msg = panic_message(|| {
         let _r = read();
@@ -120,6 +144,10 @@ fn synchronize_inside_read_section_panics() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "crossbeam-epoch under miri needs MIRIFLAGS=\"-Zmiri-tree-borrows -Zmiri-ignore-leaks\"; run with --include-ignored"
+)]
 fn synchronize_holding_rcu_lockable_domain_panics() {
     let pages: Domain<Resource, ()> = Domain::new("cold pages", ());
     let table: Domain<Rtable, ()> = Domain::new("table master4", ());
@@ -139,6 +167,10 @@ fn synchronize_holding_rcu_lockable_domain_panics() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "crossbeam-epoch under miri needs MIRIFLAGS=\"-Zmiri-tree-borrows -Zmiri-ignore-leaks\"; run with --include-ignored"
+)]
 fn grace_period_poll_inside_read_section_stays_false() {
     // Inside a read section the own pin holds the epoch back, so is_done stays false; no panic.
     let gp = {
@@ -154,6 +186,10 @@ fn grace_period_poll_inside_read_section_stays_false() {
 
 /// A grace period must wait for a reader on another thread, and end promptly once it leaves.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "crossbeam-epoch under miri needs MIRIFLAGS=\"-Zmiri-tree-borrows -Zmiri-ignore-leaks\"; run with --include-ignored"
+)]
 fn grace_period_waits_for_readers() {
     let (enter_tx, enter_rx) = mpsc::channel();
     let (leave_tx, leave_rx) = mpsc::channel::<()>();
@@ -184,6 +220,10 @@ fn grace_period_waits_for_readers() {
 
 /// Grace periods must end while other registered threads sit idle (not pinned).
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "crossbeam-epoch under miri needs MIRIFLAGS=\"-Zmiri-tree-borrows -Zmiri-ignore-leaks\"; run with --include-ignored"
+)]
 fn grace_periods_end_while_other_threads_idle() {
     const IDLE: usize = 4;
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
@@ -224,6 +264,10 @@ fn grace_periods_end_while_other_threads_idle() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "crossbeam-epoch under miri needs MIRIFLAGS=\"-Zmiri-tree-borrows -Zmiri-ignore-leaks\"; run with --include-ignored"
+)]
 fn synchronize_runs_ready_deferred_calls() {
     let ran = Arc::new(AtomicUsize::new(0));
     for _ in 0..10 {
@@ -239,6 +283,10 @@ fn synchronize_runs_ready_deferred_calls() {
 
 /// Deferred closures run only at safe points, so they may lock any domain.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "crossbeam-epoch under miri needs MIRIFLAGS=\"-Zmiri-tree-borrows -Zmiri-ignore-leaks\"; run with --include-ignored"
+)]
 fn deferred_calls_run_at_safe_points_and_may_lock() {
     static TABLE: std::sync::OnceLock<Domain<Rtable, u32>> = std::sync::OnceLock::new();
     let table = TABLE.get_or_init(|| Domain::new("deferred table", 0));

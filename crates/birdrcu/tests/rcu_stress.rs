@@ -243,6 +243,10 @@ fn run(plan: Plan) {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "crossbeam-epoch under miri needs MIRIFLAGS=\"-Zmiri-tree-borrows -Zmiri-ignore-leaks\"; run with --include-ignored"
+)]
 fn readers_never_see_reclaimed_nodes() {
     if cfg!(miri) {
         run(Plan { readers: 2, writers: 1, len: 4, duration: Duration::ZERO, min_writes: 20 });
@@ -252,6 +256,7 @@ fn readers_never_see_reclaimed_nodes() {
 }
 
 #[test]
+#[cfg(not(miri))]
 #[ignore = "long stress run; use --ignored"]
 fn readers_never_see_reclaimed_nodes_long() {
     run(Plan { readers: 12, writers: 4, len: 256, duration: Duration::from_secs(120), min_writes: 10_000 });
