@@ -110,6 +110,14 @@
 //! [`WorkList`] caps the events run per loop iteration, for long jobs. [`UseCount`] is the lock-free reference
 //! count whose last unlock activates a prune [`Callback`]. The `debug-ring` feature keeps a [`ring`] buffer of
 //! recent sends and runs.
+//!
+//! # Journal
+//!
+//! [`journal`] is the export journal: a single writer (a table, in its lock domain) pushes items; many
+//! recipients read them lock-free, each at its own position, and the writer's cleanup drops items once every
+//! recipient released them. Blocks are freed without RCU: each recipient publishes the block it reads, and
+//! cleanup frees only blocks every cursor left. The last recipient to pass the oldest block activates the
+//! cleanup callback, so cleanup costs O(recipients) per block. See the module docs for the protocol.
 
 // Intrusive lists link events through raw pointers taken with `Arc::into_raw`, and a list's core is freed by
 // hand once no pin can reach it.
@@ -118,6 +126,7 @@
 mod callback;
 mod cancel;
 mod event;
+pub mod journal;
 mod list;
 pub mod ring;
 mod sync;
