@@ -1,0 +1,1 @@
+//! BIRD control-socket protocol (being written).

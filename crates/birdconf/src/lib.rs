@@ -1,0 +1,1 @@
+//! BIRD configuration language (being written).
