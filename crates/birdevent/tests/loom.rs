@@ -179,3 +179,164 @@ fn use_count_unlock_vs_revive() {
         assert!(cb.is_active());
     });
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Journal models: one writer (the model's main thread), recipients on other threads, two-slot blocks.
+
+use birdevent::journal::{Journal, Recipient, Seq};
+
+mod journal {
+    use super::*;
+
+    /// An item that counts its drops; a drop racing with a read of the slot is a loom data race.
+    pub(super) struct Item {
+        pub(super) n: u64,
+        pub(super) drops: Arc<AtomicUsize>,
+    }
+
+    impl Drop for Item {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(super) fn item(n: u64, drops: &Arc<AtomicUsize>) -> Item {
+        Item { n, drops: drops.clone() }
+    }
+
+    pub(super) fn push(j: &mut Journal<Item>, n: u64, drops: &Arc<AtomicUsize>) {
+        assert_eq!(j.push(item(n, drops)).map_err(|_| ()).unwrap(), Seq(n));
+    }
+
+    pub(super) fn noop() -> Callback {
+        Callback::new(Event::new("r", || {}), EventList::new("r"))
+    }
+
+    /// Read what is available (until `get` returns `None`), in order from `*next`; returns how many.
+    pub(super) fn drain(r: &mut Recipient<Item>, next: &mut u64) -> u64 {
+        let first = *next;
+        while let Some(it) = r.get() {
+            assert_eq!((it.seq(), it.n), (Seq(*next), *next));
+            it.release();
+            *next += 1;
+        }
+        *next - first
+    }
+}
+
+/// Two recipients read while the writer pushes into a new block and runs cleanup. Every item is read in
+/// order by both, dropped exactly once and never while read (loom tracks the slot cells), and blocks are
+/// freed only once both cursors left them.
+#[test]
+fn journal_reads_vs_cleanup() {
+    use journal::*;
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let mut j = Journal::new("m", 2);
+        let r1 = j.register(noop());
+        let r2 = j.register(noop());
+        push(&mut j, 1, &drops);
+        push(&mut j, 2, &drops);
+        let reader = |mut r: Recipient<Item>| {
+            thread::spawn(move || {
+                let mut next = 1;
+                drain(&mut r, &mut next);
+                assert!(next >= 3, "items 1 and 2 were pushed before the spawn");
+                (r, next)
+            })
+        };
+        let (t1, t2) = (reader(r1), reader(r2));
+        push(&mut j, 3, &drops);
+        j.cleanup();
+        let (mut r1, mut n1) = t1.join().unwrap();
+        let (r2, mut n2) = t2.join().unwrap();
+        let mut r2 = r2;
+        drain(&mut r1, &mut n1);
+        drain(&mut r2, &mut n2);
+        assert_eq!((n1, n2), (4, 4));
+        drop(r1);
+        j.cleanup();
+        assert_eq!(drops.load(Ordering::Relaxed), 3);
+        assert!(j.is_empty());
+        assert_eq!(j.blocks(), 1);
+        drop(r2);
+        drop(j);
+        assert_eq!(drops.load(Ordering::Relaxed), 3);
+    });
+}
+
+/// The writer registers a recipient mid-stream (at a half-full tail block) while the first recipient reads
+/// and unregisters, then pushes into a new block and cleans up while the new recipient reads. The new one
+/// sees exactly the later items, and cleanup frees neither its block nor items it has not released.
+#[test]
+fn journal_register_vs_cleanup() {
+    use journal::*;
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let mut j = Journal::new("m", 2);
+        let mut r1 = j.register(noop());
+        push(&mut j, 1, &drops);
+        let t1 = thread::spawn(move || {
+            let it = r1.get().unwrap();
+            assert_eq!((it.seq(), it.n), (Seq(1), 1));
+            it.release();
+            drop(r1); // unregister, possibly before item 2 is read
+        });
+        let mut r2 = j.register(noop());
+        assert_eq!(r2.position(), Seq(2));
+        let t2 = thread::spawn(move || {
+            let mut next = 2;
+            drain(&mut r2, &mut next);
+            (r2, next)
+        });
+        push(&mut j, 2, &drops);
+        push(&mut j, 3, &drops);
+        j.cleanup();
+        t1.join().unwrap();
+        let (mut r2, mut next) = t2.join().unwrap();
+        drain(&mut r2, &mut next);
+        assert_eq!(next, 4);
+        drop(r2);
+        assert_eq!(j.recipients(), 0);
+        j.cleanup();
+        assert_eq!(drops.load(Ordering::Relaxed), 3);
+        assert!(j.is_empty());
+        assert_eq!(j.blocks(), 1);
+    });
+}
+
+/// The cleanup trigger: cleanup arms a round while two recipients drain. No stall: once both drained, either
+/// everything is already freed or the cleanup callback is queued, and running cleanup then frees everything.
+#[test]
+fn journal_cleanup_trigger_no_stall() {
+    use journal::*;
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let cleanup = Callback::new(Event::new("cleanup", || {}), EventList::new("owner"));
+        let mut j = Journal::new("m", 2);
+        j.set_cleanup_callback(cleanup.clone());
+        let mut r1 = j.register(noop());
+        let mut r2 = j.register(noop());
+        for n in 1..=3 {
+            push(&mut j, n, &drops);
+        }
+        let drain = |mut r: Recipient<Item>| {
+            thread::spawn(move || {
+                assert_eq!(drain(&mut r, &mut 1), 3);
+                r
+            })
+        };
+        let (t1, t2) = (drain(r1), drain(r2));
+        j.cleanup();
+        r1 = t1.join().unwrap();
+        r2 = t2.join().unwrap();
+        if !j.is_empty() {
+            assert!(cleanup.is_active(), "stall: items held and no cleanup queued");
+            j.cleanup();
+        }
+        assert!(j.is_empty());
+        assert_eq!(j.blocks(), 1);
+        assert_eq!(drops.load(Ordering::Relaxed), 3);
+        drop((r1, r2));
+    });
+}
