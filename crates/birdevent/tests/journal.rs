@@ -148,7 +148,11 @@ fn recipients_at_different_speeds() {
         j.cleanup();
         let dropped = log.lock().unwrap().clone();
         let slow_pos = slow.position().0;
-        assert_eq!(dropped, (1..slow_pos).collect::<Vec<_>>(), "round {round}: dropped exactly the released prefix");
+        assert_eq!(
+            dropped,
+            (1..slow_pos).collect::<Vec<_>>(),
+            "round {round}: dropped exactly the released prefix"
+        );
         assert_eq!(j.first_live(), slow.position());
         assert!(j.blocks() as u64 <= (next - slow_pos) / 3 + 2, "blocks before the slow cursor are freed");
     }
@@ -426,7 +430,7 @@ const STRESS_ITEMS: u64 = 4_000_000;
 #[test]
 fn stress_one_writer_four_recipients() {
     const RECIPIENTS: usize = 4;
-    const HIGH: u64 = 20_000;
+    let high: u64 = if cfg!(miri) { 16 } else { 20_000 };
     let block = if cfg!(miri) { 4 } else { 64 };
     let drops = Arc::new(AtomicUsize::new(0));
     let (cb, list, flag) = flag_callback("cleanup");
@@ -465,7 +469,8 @@ fn stress_one_writer_four_recipients() {
         std::thread::spawn(move || {
             let mut freed = 0;
             for n in 1..=STRESS_ITEMS {
-                let seq = j.push(Pattern { n, check: pattern(n), drops: drops.clone() }).map_err(|_| ()).unwrap();
+                let seq =
+                    j.push(Pattern { n, check: pattern(n), drops: drops.clone() }).map_err(|_| ()).unwrap();
                 assert_eq!(seq, Seq(n));
                 if n % 32 == 0 {
                     list.run(EventList::UNLIMITED);
@@ -474,7 +479,7 @@ fn stress_one_writer_four_recipients() {
                         freed += j.cleanup().items_freed;
                     }
                 }
-                while j.len() > HIGH {
+                while j.len() > high {
                     freed += j.cleanup().items_freed;
                     std::thread::yield_now();
                 }

@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 
-use super::sync::{Arc, AtomicPtr, AtomicU64, AtomicUsize, Cell, Ordering, RwLock};
+use super::sync::{Arc, AtomicPtr, AtomicU64, AtomicUsize, Ordering, RwLock, UnsafeCell};
 use crate::callback::Callback;
 
 /// `RecipientState::block_seq` of an unregistered recipient.
@@ -18,13 +18,13 @@ pub(super) struct Block<T> {
     pub(super) end: AtomicUsize,
     /// The next block; stored (`Release`) by the writer only once this block is full.
     pub(super) next: AtomicPtr<Block<T>>,
-    pub(super) slots: Box<[Cell<MaybeUninit<T>>]>,
+    pub(super) slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
 }
 
 impl<T> Block<T> {
     /// A fresh empty block on the heap, owned by the caller as a raw pointer.
     pub(super) fn alloc(first_seq: u64, cap: usize) -> *mut Block<T> {
-        let slots = (0..cap).map(|_| Cell::new(MaybeUninit::uninit())).collect();
+        let slots = (0..cap).map(|_| UnsafeCell::new(MaybeUninit::uninit())).collect();
         Box::into_raw(Box::new(Block {
             first_seq,
             end: AtomicUsize::new(0),

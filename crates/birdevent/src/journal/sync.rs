@@ -4,7 +4,7 @@
 pub(super) use crate::sync::{AtomicPtr, AtomicU64, AtomicUsize, Ordering, RwLock};
 
 #[cfg(loom)]
-pub(super) use loom::cell::{ConstPtr, UnsafeCell as Cell};
+pub(super) use loom::cell::{ConstPtr, UnsafeCell};
 #[cfg(loom)]
 pub(super) use loom::sync::atomic::fence;
 #[cfg(loom)]
@@ -15,21 +15,21 @@ pub(super) use std::sync::atomic::fence;
 pub(super) use std::sync::Arc;
 
 #[cfg(not(loom))]
-pub(super) use plain::{Cell, ConstPtr};
+pub(super) use plain::{ConstPtr, UnsafeCell};
 
 #[cfg(not(loom))]
 mod plain {
     /// `UnsafeCell` with loom's `get`/`with_mut` interface.
     #[derive(Debug)]
-    pub(crate) struct Cell<T>(std::cell::UnsafeCell<T>);
+    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
 
-    /// A shared pointer into a [`Cell`], loom's `ConstPtr`.
+    /// A shared pointer into an [`UnsafeCell`], loom's `ConstPtr`.
     #[derive(Debug)]
     pub(crate) struct ConstPtr<T>(*const T);
 
-    impl<T> Cell<T> {
-        pub(crate) fn new(v: T) -> Cell<T> {
-            Cell(std::cell::UnsafeCell::new(v))
+    impl<T> UnsafeCell<T> {
+        pub(crate) fn new(v: T) -> UnsafeCell<T> {
+            UnsafeCell(std::cell::UnsafeCell::new(v))
         }
 
         pub(crate) fn get(&self) -> ConstPtr<T> {
