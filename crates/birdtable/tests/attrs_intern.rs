@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use birdtable::attrs::{
-    sweep_all, AsPath, AttrCache, AttrId, AttrSet, AttrValue, Attrs, Clist, Community, Dest, Iface, NextHop, Origin,
-    RouteSource,
+    sweep_all, AsPath, AttrCache, AttrId, AttrSet, AttrValue, Attrs, Clist, Community, Dest, Iface, NextHop,
+    Origin, RouteSource,
 };
 
 fn bgp_set(i: u32) -> AttrSet {
@@ -15,8 +15,9 @@ fn bgp_set(i: u32) -> AttrSet {
     s.set(AttrId::BGP_ORIGIN, AttrValue::Origin(Origin::Igp)).unwrap();
     s.set(AttrId::BGP_PATH, AttrValue::Path(AsPath::from_sequence(&[65001, 64512 + i % 1000, i]))).unwrap();
     s.set(AttrId::BGP_LOCAL_PREF, AttrValue::Int(100)).unwrap();
-    if i % 3 == 0 {
-        s.set(AttrId::BGP_COMMUNITY, AttrValue::Clist(Clist::from_values([Community::new(65001, i as u16)]))).unwrap();
+    if i.is_multiple_of(3) {
+        s.set(AttrId::BGP_COMMUNITY, AttrValue::Clist(Clist::from_values([Community::new(65001, i as u16)])))
+            .unwrap();
     }
     s
 }
@@ -92,7 +93,7 @@ fn sweep_reclaims_exactly_the_unreferenced_sets() {
     let mut kept = Vec::new();
     let mut kept_ptrs = Vec::new();
     for (i, h) in handles.into_iter().enumerate() {
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             kept_ptrs.push((i as u32, h.as_ptr()));
             kept.push(h);
         }
@@ -157,7 +158,8 @@ fn concurrent_interning_ends_with_one_copy_each() {
                     if t % 2 == 1 {
                         ids.reverse();
                     }
-                    let handles: Vec<(u32, Attrs)> = ids.iter().map(|&i| (i, cache.intern(bgp_set(i)))).collect();
+                    let handles: Vec<(u32, Attrs)> =
+                        ids.iter().map(|&i| (i, cache.intern(bgp_set(i)))).collect();
                     // Intern again while other threads are busy: same handles.
                     for (i, h) in &handles {
                         assert!(Attrs::ptr_eq(&cache.intern(bgp_set(*i)), h));

@@ -6,9 +6,9 @@ use rand::{Rng, SeedableRng};
 
 use birdtable::attrs::registry::{self, BAF_OPTIONAL, BAF_TRANSITIVE};
 use birdtable::attrs::{
-    lookup, lookup_attr, register_custom, AsPath, AsPathBuilder, AsPathError, AttrError, AttrId, AttrRef, AttrSet,
-    AttrType, AttrValue, Clist, Community, Dest, EcKind, EcList, ExtCommunity, LargeCommunity, LcList, RegistryError,
-    RouteField, RouteSource, Scope, SegmentKind,
+    lookup, lookup_attr, register_custom, AsPath, AsPathBuilder, AsPathError, AttrError, AttrId, AttrRef,
+    AttrSet, AttrType, AttrValue, Clist, Community, Dest, EcKind, EcList, ExtCommunity, LargeCommunity,
+    LcList, RegistryError, RouteField, RouteSource, Scope, SegmentKind,
 };
 
 // ---------------------------------------------------------------- AS paths
@@ -63,7 +63,8 @@ fn model_text(m: &Model) -> String {
 }
 
 fn random_model(rng: &mut SmallRng) -> Model {
-    let kinds = [SegmentKind::Sequence, SegmentKind::Set, SegmentKind::ConfedSequence, SegmentKind::ConfedSet];
+    let kinds =
+        [SegmentKind::Sequence, SegmentKind::Set, SegmentKind::ConfedSequence, SegmentKind::ConfedSet];
     (0..rng.gen_range(0..5))
         .map(|_| {
             let k = kinds[rng.gen_range(0..4)];
@@ -141,7 +142,10 @@ fn as_path_examples() {
     assert_eq!(more.segments().count(), 2);
     assert_eq!(more.len(), 256);
     // Long sequences are split into 255-ASN segments.
-    assert_eq!(AsPath::from_sequence(&[1; 600]).segments().map(|s| s.len()).collect::<Vec<_>>(), [255, 255, 90]);
+    assert_eq!(
+        AsPath::from_sequence(&[1; 600]).segments().map(|s| s.len()).collect::<Vec<_>>(),
+        [255, 255, 90]
+    );
     assert_eq!(AsPath::from_sequence(&[65001]).prepend_n(65000, 3).to_string(), "65000 65000 65000 65001");
     assert_eq!(AsPath::from_sequence(&[65001]).prepend_confed(65100).to_string(), "(65100) 65001");
     assert_eq!(AsPath::from_sequence(&[65001]).prepend_confed(65100).len(), 1);
@@ -166,7 +170,10 @@ fn community_formats() {
     assert_eq!(ExtCommunity::as2(EcKind::Rt, 65001, 7).to_string(), "(rt, 65001, 7)");
     assert_eq!(ExtCommunity::as2(EcKind::Ro, 65001, 4_000_000_000).to_string(), "(ro, 65001, 4000000000)");
     assert_eq!(ExtCommunity::as4(EcKind::Rt, 4_200_000_000, 7).to_string(), "(rt, 4200000000, 7)");
-    assert_eq!(ExtCommunity::ip4(EcKind::Ro, "192.0.2.1".parse().unwrap(), 7).to_string(), "(ro, 192.0.2.1, 7)");
+    assert_eq!(
+        ExtCommunity::ip4(EcKind::Ro, "192.0.2.1".parse().unwrap(), 7).to_string(),
+        "(ro, 192.0.2.1, 7)"
+    );
     assert_eq!(ExtCommunity::generic(0x0300_0000, 1).to_string(), "(generic, 0x3000000, 0x1)");
     // Known families with unknown sub-types (here RFC 7153 source AS, 0x0009).
     assert_eq!(ExtCommunity(0x0009_fde9_0000_0000).to_string(), "(unknown 0x9, 65001, 0)");
@@ -231,7 +238,13 @@ fn registry_lookups() {
         ("bgp_atomic_aggr", AttrId::BGP_ATOMIC_AGGR, "BGP.atomic_aggr", "bgp_atomic_aggr", AttrType::Flag),
         ("bgp_aggregator", AttrId::BGP_AGGREGATOR, "BGP.aggregator", "bgp_aggregator", AttrType::Aggregator),
         ("bgp_community", AttrId::BGP_COMMUNITY, "BGP.community", "bgp_community", AttrType::Clist),
-        ("bgp_ext_community", AttrId::BGP_EXT_COMMUNITY, "BGP.ext_community", "bgp_ext_community", AttrType::Eclist),
+        (
+            "bgp_ext_community",
+            AttrId::BGP_EXT_COMMUNITY,
+            "BGP.ext_community",
+            "bgp_ext_community",
+            AttrType::Eclist,
+        ),
         (
             "bgp_large_community",
             AttrId::BGP_LARGE_COMMUNITY,
@@ -239,8 +252,20 @@ fn registry_lookups() {
             "bgp_large_community",
             AttrType::Lclist,
         ),
-        ("bgp_originator_id", AttrId::BGP_ORIGINATOR_ID, "BGP.originator_id", "bgp_originator_id", AttrType::Quad),
-        ("bgp_cluster_list", AttrId::BGP_CLUSTER_LIST, "BGP.cluster_list", "bgp_cluster_list", AttrType::QuadList),
+        (
+            "bgp_originator_id",
+            AttrId::BGP_ORIGINATOR_ID,
+            "BGP.originator_id",
+            "bgp_originator_id",
+            AttrType::Quad,
+        ),
+        (
+            "bgp_cluster_list",
+            AttrId::BGP_CLUSTER_LIST,
+            "BGP.cluster_list",
+            "bgp_cluster_list",
+            AttrType::QuadList,
+        ),
         ("bgp_otc", AttrId::BGP_OTC, "BGP.otc", "otc", AttrType::Int),
         ("krt_metric", AttrId::KRT_METRIC, "Kernel.metric", "krt_metric", AttrType::Int),
     ];
@@ -312,14 +337,16 @@ fn custom_registration() {
     assert_eq!(s.set(id, AttrValue::Int(5)), Ok(()));
     assert_eq!(s.set(id, AttrValue::Bool(true)), Err(AttrError::WrongType { id, expected: AttrType::Int }));
     assert_eq!(s.set(AttrId(0xfff0), AttrValue::Int(1)), Err(AttrError::Undefined(AttrId(0xfff0))));
-    assert_eq!(s.set(AttrId::BGP_MED, AttrValue::Ip("::1".parse().unwrap())).is_err(), true);
+    assert!(s.set(AttrId::BGP_MED, AttrValue::Ip("::1".parse().unwrap())).is_err());
     assert_eq!(s.value(id), Some(&AttrValue::Int(5)));
 
     // Concurrent registration of distinct names yields distinct ids, same names the same id.
     let ids: Vec<Vec<AttrId>> = std::thread::scope(|sc| {
         let hs: Vec<_> = (0..4)
             .map(|_| {
-                sc.spawn(|| (0..20).map(|i| register_custom(&format!("conc_{i}"), AttrType::Int).unwrap()).collect())
+                sc.spawn(|| {
+                    (0..20).map(|i| register_custom(&format!("conc_{i}"), AttrType::Int).unwrap()).collect()
+                })
             })
             .collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use birdtable::attrs::{
-    AsPath, AttrId, AttrSet, AttrStyle, AttrValue, Clist, Community, Dest, EcKind, EcList, ExtCommunity, HostEntry,
-    Iface, LargeCommunity, LcList, NextHop, Origin, RouteSource, IGP_METRIC_UNKNOWN,
+    AsPath, AttrId, AttrSet, AttrStyle, AttrValue, Clist, Community, Dest, EcKind, EcList, ExtCommunity,
+    HostEntry, Iface, LargeCommunity, LcList, NextHop, Origin, RouteSource, IGP_METRIC_UNKNOWN,
 };
 
 fn ip(s: &str) -> IpAddr {
@@ -34,7 +34,10 @@ fn bgp_203() -> AttrSet {
     // Set out of id order on purpose: the set keeps them sorted.
     s.set(
         AttrId::BGP_LARGE_COMMUNITY,
-        AttrValue::Lclist(LcList::from_values([LargeCommunity::new(65002, 5, 5), LargeCommunity::new(65001, 1, 7)])),
+        AttrValue::Lclist(LcList::from_values([
+            LargeCommunity::new(65002, 5, 5),
+            LargeCommunity::new(65001, 1, 7),
+        ])),
     )
     .unwrap();
     s.set(
@@ -110,12 +113,21 @@ fn bgp_blackhole_both_styles() {
     s.set(AttrId::BGP_PATH, AttrValue::Path(AsPath::from_sequence(&[65002, 65002]))).unwrap();
     s.set(AttrId::BGP_NEXT_HOP, AttrValue::Ip(ip("198.51.100.2"))).unwrap();
     s.set(AttrId::BGP_LOCAL_PREF, AttrValue::Int(200)).unwrap();
-    s.set(AttrId::BGP_COMMUNITY, AttrValue::Clist(Clist::from_values([Community::BLACKHOLE, Community::new(65001, 1007)])))
-        .unwrap();
-    s.set(AttrId::BGP_EXT_COMMUNITY, AttrValue::Eclist(EcList::from_values([ExtCommunity::as2(EcKind::Rt, 65001, 7)])))
-        .unwrap();
-    s.set(AttrId::BGP_LARGE_COMMUNITY, AttrValue::Lclist(LcList::from_values([LargeCommunity::new(65001, 1, 7)])))
-        .unwrap();
+    s.set(
+        AttrId::BGP_COMMUNITY,
+        AttrValue::Clist(Clist::from_values([Community::BLACKHOLE, Community::new(65001, 1007)])),
+    )
+    .unwrap();
+    s.set(
+        AttrId::BGP_EXT_COMMUNITY,
+        AttrValue::Eclist(EcList::from_values([ExtCommunity::as2(EcKind::Rt, 65001, 7)])),
+    )
+    .unwrap();
+    s.set(
+        AttrId::BGP_LARGE_COMMUNITY,
+        AttrValue::Lclist(LcList::from_values([LargeCommunity::new(65001, 1, 7)])),
+    )
+    .unwrap();
     assert_eq!(
         lines(&s, AttrStyle::Bird2, 100),
         [
@@ -189,10 +201,16 @@ fn med_line() {
     s.set(AttrId::BGP_NEXT_HOP, AttrValue::Ip(ip("192.0.2.2"))).unwrap();
     s.set(AttrId::BGP_MED, AttrValue::Int(10)).unwrap();
     s.set(AttrId::BGP_LOCAL_PREF, AttrValue::Int(100)).unwrap();
-    s.set(AttrId::BGP_COMMUNITY, AttrValue::Clist(Clist::from_values([Community::new(65001, 100), Community::BLACKHOLE])))
-        .unwrap();
-    s.set(AttrId::BGP_LARGE_COMMUNITY, AttrValue::Lclist(LcList::from_values([LargeCommunity::new(65001, 0, 1)])))
-        .unwrap();
+    s.set(
+        AttrId::BGP_COMMUNITY,
+        AttrValue::Clist(Clist::from_values([Community::new(65001, 100), Community::BLACKHOLE])),
+    )
+    .unwrap();
+    s.set(
+        AttrId::BGP_LARGE_COMMUNITY,
+        AttrValue::Lclist(LcList::from_values([LargeCommunity::new(65001, 0, 1)])),
+    )
+    .unwrap();
     assert_eq!(
         lines(&s, AttrStyle::Bird2, 100),
         [
@@ -242,7 +260,10 @@ fn kernel_routes() {
     let mut k = AttrSet::new(RouteSource::Inherit, via("192.0.2.253", "vethA", 2));
     k.set(AttrId::KRT_METRIC, AttrValue::Int(500)).unwrap();
     k.set(AttrId::KRT_SOURCE, AttrValue::Int(4)).unwrap();
-    assert_eq!(lines(&k, AttrStyle::Bird2, 10), ["\tType: inherit univ", "\tKernel.source: 4", "\tKernel.metric: 500"]);
+    assert_eq!(
+        lines(&k, AttrStyle::Bird2, 10),
+        ["\tType: inherit univ", "\tKernel.source: 4", "\tKernel.metric: 500"]
+    );
     assert_eq!(
         lines(&k, AttrStyle::Bird3, 10),
         ["\tpreference: 10", "\tsource: inherit", "\tkrt_source: 4", "\tkrt_metric: 500"]
@@ -259,8 +280,11 @@ fn other_bgp_attributes() {
     s.set(AttrId::BGP_ORIGIN, AttrValue::Origin(Origin::Incomplete)).unwrap();
     s.set(AttrId::BGP_PATH, AttrValue::Path(AsPath::empty())).unwrap();
     s.set(AttrId::BGP_ATOMIC_AGGR, AttrValue::Flag).unwrap();
-    s.set(AttrId::BGP_AGGREGATOR, AttrValue::Aggregator(Aggregator { asn: 65010, id: "192.0.2.9".parse().unwrap() }))
-        .unwrap();
+    s.set(
+        AttrId::BGP_AGGREGATOR,
+        AttrValue::Aggregator(Aggregator { asn: 65010, id: "192.0.2.9".parse().unwrap() }),
+    )
+    .unwrap();
     s.set(AttrId::BGP_ORIGINATOR_ID, AttrValue::Quad(0x0a00_0001)).unwrap();
     s.set(AttrId::BGP_CLUSTER_LIST, AttrValue::QuadList(Box::new([0x0a00_0002, 0x0a00_0003]))).unwrap();
     s.set(AttrId::BGP_OTC, AttrValue::Int(65020)).unwrap();
@@ -306,7 +330,10 @@ fn custom_attribute_lines() {
     let mut s = AttrSet::new(RouteSource::Static, Dest::Blackhole);
     s.set(id, AttrValue::Int(42)).unwrap();
     assert_eq!(lines(&s, AttrStyle::Bird2, 200), ["\tType: static univ", "\tprint_tag: 42"]);
-    assert_eq!(lines(&s, AttrStyle::Bird3, 200), ["\tpreference: 200", "\tsource: static", "\tprint_tag: 42"]);
+    assert_eq!(
+        lines(&s, AttrStyle::Bird3, 200),
+        ["\tpreference: 200", "\tsource: static", "\tprint_tag: 42"]
+    );
 }
 
 #[test]
@@ -323,10 +350,15 @@ fn long_community_lists_wrap() {
     assert!(v2[2].starts_with("\t\t(65001,1036) "));
     assert!(v2[3].ends_with(" (65001,1099)"));
     assert!(v2.iter().all(|l| l.len() < 500));
-    let joined: String = v2[1..].iter().map(|l| l.trim_start_matches('\t').trim_start_matches("BGP.community: ")).collect::<Vec<_>>().join(" ");
+    let joined: String = v2[1..]
+        .iter()
+        .map(|l| l.trim_start_matches('\t').trim_start_matches("BGP.community: "))
+        .collect::<Vec<_>>()
+        .join(" ");
     assert_eq!(joined, Clist::from_values(comms.iter().copied()).to_string());
 
-    let lcs: Vec<LargeCommunity> = (0..60).map(|i| LargeCommunity::new(4_200_000_000, i, 4_000_000_000)).collect();
+    let lcs: Vec<LargeCommunity> =
+        (0..60).map(|i| LargeCommunity::new(4_200_000_000, i, 4_000_000_000)).collect();
     s.set(AttrId::BGP_LARGE_COMMUNITY, AttrValue::Lclist(LcList::from_values(lcs))).unwrap();
     let v3 = lines(&s, AttrStyle::Bird3, 200);
     let lc_lines: Vec<&String> = v3.iter().skip_while(|l| !l.starts_with("\tbgp_large_community")).collect();

@@ -3,9 +3,9 @@
 //! BIRD 2 style (the default of BIRD 2, and BIRD 3's `v2 attributes` sockets):
 //!
 //! ```text
-//! 1008-	Type: BGP univ
-//! 1012-	BGP.origin: IGP
-//!  	BGP.as_path: 65002 65002
+//! 1008-<TAB>Type: BGP univ
+//! 1012-<TAB>BGP.origin: IGP
+//!  <TAB>BGP.as_path: 65002 65002
 //! ```
 //!
 //! BIRD 3 style: `1012` lines only, generic attributes first (`hostentry`, `preference`,
