@@ -201,3 +201,20 @@ fn intern_inside_an_rcu_read_section_and_under_a_table_lock() {
     drop(r);
     assert!(Attrs::ptr_eq(&a, &b));
 }
+
+#[test]
+fn modified_copies_intern_by_their_new_content() {
+    use std::collections::HashSet;
+    let cache = AttrCache::new(4);
+    let a = cache.intern(bgp_set(7));
+    let mut m = a.to_set();
+    m.igp_metric = Some(5);
+    let b = cache.intern(m.clone());
+    assert!(!Attrs::ptr_eq(&a, &b));
+    assert_eq!(b.igp_metric, Some(5));
+    // A clone taken through the handle is equal in content and hashes like it.
+    let mut hs = HashSet::new();
+    hs.insert((*a).clone());
+    assert!(hs.contains(&bgp_set(7)));
+    assert!(!hs.contains(&m));
+}

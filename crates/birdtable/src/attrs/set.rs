@@ -43,7 +43,7 @@ pub enum AttrError {
 /// The fields every route has are plain fields. Everything else is an extended attribute in `eattrs`,
 /// kept sorted by id with at most one entry per id (so equal sets are equal field by field, and the
 /// print order falls out of the id order).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct AttrSet {
     /// `source`.
     pub source: RouteSource,
@@ -73,10 +73,27 @@ impl PartialEq for AttrSet {
 
 impl Eq for AttrSet {}
 
-/// Hashes the stored hash only: valid for interned sets (the cache looks sets up by it).
+/// Hashes the content hash: the stored one for interned sets (the cache looks sets up by it),
+/// computed on the fly for sets not interned.
 impl Hash for AttrSet {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash);
+        state.write_u64(if self.hash != 0 { self.hash } else { self.content_hash() });
+    }
+}
+
+/// A clone is a fresh, not interned set: its fields are public and may change before it is
+/// interned, so the stored hash is not carried over.
+impl Clone for AttrSet {
+    fn clone(&self) -> AttrSet {
+        AttrSet {
+            source: self.source,
+            scope: self.scope,
+            dest: self.dest.clone(),
+            from: self.from,
+            igp_metric: self.igp_metric,
+            eattrs: self.eattrs.clone(),
+            hash: 0,
+        }
     }
 }
 
