@@ -1,0 +1,204 @@
+//! Figures for birdloop: idle cost of 100 000 loops, memory per idle loop, cross-loop round-trip latency at
+//! idle and under load, ping throughput. Run with
+//! `cargo run -p birdloop --release --example loopbench`.
+#![allow(clippy::unwrap_used)] // a benchmark: failing loudly is fine
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use birdevent::Event;
+use birdloop::{Loop, ThreadGroup};
+use birdrcu::LevelId;
+
+/// (user + system CPU seconds of this process, resident set size in bytes), from /proc.
+fn proc_usage() -> (f64, u64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 of stat (utime, stime) are at 11 and 12 after the command name; ticks of 1/100 s.
+    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let rss_pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (ticks as f64 / 100.0, rss_pages * 4096)
+}
+
+fn wait(cond: impl Fn() -> bool) {
+    let t = Instant::now();
+    while !cond() {
+        assert!(t.elapsed() < Duration::from_secs(120), "timed out");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn idle_loops(n: usize, idle_secs: u64) {
+    let group = ThreadGroup::worker(2).unwrap();
+    let (_, rss0) = proc_usage();
+    let t = Instant::now();
+    let loops: Vec<Loop> = (0..n).map(|i| Loop::new(format!("idle {i}"), LevelId::Proto, &group)).collect();
+    wait(|| group.unassigned_count() == 0);
+    let created = t.elapsed();
+    std::thread::sleep(Duration::from_millis(500));
+    let (cpu0, rss1) = proc_usage();
+    std::thread::sleep(Duration::from_secs(idle_secs));
+    let (cpu1, _) = proc_usage();
+    println!("idle loops: {n} loops on 2 threads, created and picked up in {:.2} s", created.as_secs_f64());
+    println!(
+        "idle loops: memory {:.0} B per loop (RSS {:.1} MiB -> {:.1} MiB)",
+        (rss1.saturating_sub(rss0)) as f64 / n as f64,
+        rss0 as f64 / (1 << 20) as f64,
+        rss1 as f64 / (1 << 20) as f64
+    );
+    println!(
+        "idle loops: CPU while idle {:.3}% of one core over {idle_secs} s",
+        (cpu1 - cpu0) / idle_secs as f64 * 100.0
+    );
+    // Wake one of them: still works.
+    let hit = Arc::new(AtomicUsize::new(0));
+    let h = Arc::clone(&hit);
+    let ev = Event::new("wake", move || {
+        h.fetch_add(1, Ordering::Relaxed);
+    });
+    loops[n / 2].events().send(&ev);
+    wait(|| hit.load(Ordering::Relaxed) == 1);
+    group.shutdown();
+}
+
+/// A ping-pong pair: A's event sends B's, B's answers through a channel.
+fn round_trips(label: &str, group: &ThreadGroup, n: usize) {
+    let a = Loop::new("rt a", LevelId::Proto, group);
+    let b = Loop::new("rt b", LevelId::Proto, group);
+    let (tx, rx) = mpsc::channel::<Instant>();
+    let tx = Mutex::new(tx);
+    let back = Arc::new(Mutex::new(None::<Event>));
+    let b_ev = Event::new("pong", move || {
+        tx.lock().unwrap().send(Instant::now()).unwrap();
+    });
+    let b_events = Arc::clone(b.events());
+    let b_ev2 = b_ev.clone();
+    let a_ev = Event::new("ping", move || {
+        b_events.send(&b_ev2);
+    });
+    drop(back);
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n + 100 {
+        let t0 = Instant::now();
+        a.events().send(&a_ev);
+        let _ = rx.recv().unwrap();
+        let dt = t0.elapsed();
+        if i >= 100 {
+            samples.push(dt);
+        }
+    }
+    samples.sort();
+    let p = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize].as_secs_f64() * 1e6;
+    println!(
+        "round trip ({label}): caller -> loop A -> loop B -> caller, n={n}: p50 {:.1} us, p99 {:.1} us, max {:.1} us",
+        p(0.5),
+        p(0.99),
+        p(1.0)
+    );
+}
+
+fn add_load(group: &ThreadGroup, running: &Arc<AtomicBool>, n: usize) {
+    for i in 0..n {
+        let lp = Loop::new(format!("load {i}"), LevelId::Proto, group);
+        let slot: Arc<Mutex<Option<Event>>> = Arc::new(Mutex::new(None));
+        let (s2, run, events) = (Arc::clone(&slot), Arc::clone(running), Arc::clone(lp.events()));
+        let ev = Event::new("burn", move || {
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_micros(50) {}
+            if run.load(Ordering::Relaxed) {
+                events.send(s2.lock().unwrap().as_ref().unwrap());
+            }
+        });
+        *slot.lock().unwrap() = Some(ev.clone());
+        lp.events().send(&ev);
+    }
+}
+
+fn latency() {
+    let group = ThreadGroup::worker(2).unwrap();
+    round_trips("idle, worker params", &group, 20_000);
+    // Load: 4 loops each re-sending a 50 us busy event to themselves, using their whole budget every round.
+    let running = Arc::new(AtomicBool::new(true));
+    add_load(&group, &running, 4);
+    std::thread::sleep(Duration::from_millis(300));
+    round_trips(
+        "under load, worker params (min time 10 ms): 4 always-busy loops on the 2 threads",
+        &group,
+        200,
+    );
+    running.store(false, Ordering::Relaxed);
+    group.shutdown();
+
+    let express = ThreadGroup::express(2).unwrap();
+    let running = Arc::new(AtomicBool::new(true));
+    add_load(&express, &running, 4);
+    std::thread::sleep(Duration::from_millis(300));
+    round_trips(
+        "under load, express params (min time 1 ms): 4 always-busy loops on the 2 threads",
+        &express,
+        2_000,
+    );
+    running.store(false, Ordering::Relaxed);
+    express.shutdown();
+}
+
+fn ping_throughput() {
+    let group = ThreadGroup::worker(2).unwrap();
+    let loops: Vec<Loop> = (0..16).map(|i| Loop::new(format!("tp {i}"), LevelId::Proto, &group)).collect();
+    let count = Arc::new(AtomicU64::new(0));
+    let n_per_sender = 500_000u64;
+    let senders = 2u64;
+    let events: Vec<Vec<Event>> = (0..senders)
+        .map(|_| {
+            (0..loops.len())
+                .map(|_| {
+                    let c = Arc::clone(&count);
+                    Event::new("tp", move || {
+                        c.fetch_add(1, Ordering::Relaxed);
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let t = Instant::now();
+    let hs: Vec<_> = events
+        .into_iter()
+        .map(|evs| {
+            let loops = loops.clone();
+            std::thread::spawn(move || {
+                let mut sent = 0u64;
+                let mut i = 0usize;
+                while sent < n_per_sender {
+                    let k = i % loops.len();
+                    // A send of an already queued event is a no-op; count only real sends.
+                    if loops[k].events().send(&evs[k]) {
+                        sent += 1;
+                    }
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    wait(|| count.load(Ordering::Relaxed) == n_per_sender * senders);
+    let dt = t.elapsed().as_secs_f64();
+    println!(
+        "ping throughput: {} events (2 senders -> 16 loops on 2 threads) in {:.3} s = {:.2} M events/s",
+        n_per_sender * senders,
+        dt,
+        (n_per_sender * senders) as f64 / dt / 1e6
+    );
+    group.shutdown();
+}
+
+fn main() {
+    let idle_secs = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10);
+    idle_loops(100_000, idle_secs);
+    latency();
+    ping_throughput();
+}
