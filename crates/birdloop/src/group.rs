@@ -349,6 +349,16 @@ impl ThreadGroup {
         self.inner.set_threads(threads).map_err(GroupError::Io)
     }
 
+    /// Change the scheduling parameters only (also for deterministic groups).
+    ///
+    /// # Errors
+    /// Invalid parameters.
+    pub fn set_params(&self, params: ThreadParams) -> Result<(), GroupError> {
+        params.validate().map_err(GroupError::Params)?;
+        *lock(&self.inner.params) = params;
+        Ok(())
+    }
+
     /// Change the thread count at run time.
     ///
     /// # Errors

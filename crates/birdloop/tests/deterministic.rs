@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use birdevent::{Callback, Event};
-use birdloop::{Clock, Loop, LoopCell, ThreadGroup, Time};
+use birdloop::{Clock, Loop, LoopCell, ThreadGroup, ThreadParams, Time};
 use birdrcu::LevelId;
 
 fn ms(n: u64) -> Time {
@@ -81,6 +81,15 @@ fn events_run_on_the_driving_thread_with_loop_state() {
 #[test]
 fn long_task_defers_itself_through_maybe_defer() {
     let group = ThreadGroup::deterministic("det3", Clock::monotonic()).unwrap();
+    // Budgets of 1-2 ms per run.
+    group
+        .set_params(ThreadParams {
+            max_latency: Duration::from_millis(2),
+            min_time: Duration::from_millis(1),
+            max_time: Duration::from_millis(2),
+            wakeup_time: Duration::from_secs(60),
+        })
+        .unwrap();
     let lp = Loop::new("det defer", LevelId::Proto, &group);
     let left = Arc::new(AtomicUsize::new(20_000));
     let runs = Arc::new(AtomicUsize::new(0));
@@ -90,7 +99,7 @@ fn long_task_defers_itself_through_maybe_defer() {
         r2.fetch_add(1, Ordering::Relaxed);
         let me = s2.lock().unwrap().clone().unwrap();
         while l2.load(Ordering::Relaxed) > 0 {
-            // Each unit of work costs ~10 µs; the budget (min time 10 ms) is spent long before 20 000 units.
+            // Each unit of work costs ~10 µs; a 2 ms budget is spent long before 20 000 units (200 ms).
             let t = std::time::Instant::now();
             while t.elapsed() < Duration::from_micros(10) {}
             l2.fetch_sub(1, Ordering::Relaxed);
