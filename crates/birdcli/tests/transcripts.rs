@@ -532,3 +532,311 @@ fn show_protocols_all_v3() {
     same(&got, needle);
     assert!(full.windows(needle.len()).any(|x| x == needle));
 }
+
+// ---------------------------------------------------------------- routes
+
+fn net(s: &str) -> birdnet::Net {
+    s.parse().unwrap()
+}
+
+fn via(gw: &str, iface: &str) -> NextHop {
+    NextHop { gateway: Some(ip(gw)), iface: iface.into(), labels: vec![], onlink: false, weight: None }
+}
+
+fn dev(iface: &str) -> NextHop {
+    NextHop { gateway: None, iface: iface.into(), labels: vec![], onlink: false, weight: None }
+}
+
+fn rt(dest: RouteDest, proto: &str, since: WallTime, pref: u32, details: &[(u16, &str)]) -> RouteRow {
+    RouteRow {
+        dest,
+        proto: proto.into(),
+        since,
+        from: None,
+        best: BestMark::Primary,
+        pref,
+        igp_metric: None,
+        suffix: None,
+        details: details.iter().map(|(c, t)| (*c, (*t).to_owned())).collect(),
+    }
+}
+
+fn bgp(mut r: RouteRow, from: &str, igp_unknown: bool, path: &str) -> RouteRow {
+    r.from = Some(ip(from));
+    r.igp_metric = igp_unknown.then_some(IgpMetric::Unknown);
+    r.suffix = Some(format!("[AS{path}i]"));
+    r
+}
+
+fn uni(nh: NextHop) -> RouteDest {
+    RouteDest::Unicast(vec![nh])
+}
+
+const STATIC: (u16, &str) = (1008, "\tType: static univ");
+const DEVICE: (u16, &str) = (1008, "\tType: device univ");
+const INHERIT: (u16, &str) = (1008, "\tType: inherit univ");
+
+fn bgp_attrs(pref: &str, comm: &str, large: &str, path: &str, nh: &str) -> Vec<(u16, String)> {
+    vec![
+        (1008, "\tType: BGP univ".into()),
+        (1012, "\tBGP.origin: IGP".into()),
+        (1012, format!("\tBGP.as_path: {path}")),
+        (1012, format!("\tBGP.next_hop: {nh}")),
+        (1012, format!("\tBGP.local_pref: {pref}")),
+        (1012, format!("\tBGP.community: {comm}")),
+        (1012, "\tBGP.ext_community: (rt, 65001, 7)".into()),
+        (1012, format!("\tBGP.large_community: {large}")),
+    ]
+}
+
+/// birdA's master4 under BIRD 2.0.12, in BIRD's order, `all` details included.
+fn master4_v2() -> Vec<NetRoutes> {
+    let t0 = at(10, 59, 3, 0);
+    let tb = at(10, 59, 7, 0);
+    let mut kernel_alt = rt(uni(via("192.0.2.253", "vethA")), "kernel4", t0, 10, &[INHERIT, (1012, "\tKernel.source: 4"), (1012, "\tKernel.metric: 500")]);
+    kernel_alt.best = BestMark::None;
+    let mut b1 = bgp(rt(RouteDest::Blackhole, "peer_b4", tb, 100, &[]), "127.0.0.3", true, "65002");
+    b1.details = bgp_attrs("200", "(65535,666) (65001,1007)", "(65001, 1, 7)", "65002 65002", "198.51.100.2");
+    let mut b2 = bgp(rt(uni(via("192.0.2.254", "vethA")), "peer_b4", tb, 100, &[]), "127.0.0.3", true, "65002");
+    b2.details = bgp_attrs("300", "(65002,100) (65001,1007)", "(65002, 5, 5) (65001, 1, 7)", "65002 65002", "198.51.100.2");
+    let n = |s: &str, routes: Vec<RouteRow>| NetRoutes { net: net(s), routes };
+    vec![
+        n("198.51.100.0/25", vec![rt(uni(via("192.0.2.254", "vethA")), "static4", t0, 200, &[STATIC])]),
+        n("198.51.100.0/24", vec![rt(uni(dev("vethB")), "direct1", t0, 240, &[DEVICE])]),
+        n("192.0.2.0/24", vec![rt(uni(dev("vethA")), "direct1", t0, 240, &[DEVICE])]),
+        n("198.51.100.128/25", vec![rt(RouteDest::Blackhole, "static4", t0, 200, &[STATIC, (1012, "\tBGP.community: (65535,666)")])]),
+        n("192.0.2.128/26", vec![rt(uni(dev("vethA")), "static4", t0, 200, &[STATIC])]),
+        n("198.18.0.0/24", vec![b1]),
+        n("203.0.113.0/24", vec![b2, kernel_alt]),
+        n(
+            "203.0.113.0/26",
+            vec![rt(uni(via("192.0.2.254", "vethA")), "kernel4", t0, 10, &[INHERIT, (1012, "\tKernel.source: 4"), (1012, "\tKernel.metric: 0")])],
+        ),
+        n("100.64.99.0/24", vec![rt(RouteDest::Unreachable, "static4", t0, 200, &[STATIC])]),
+    ]
+}
+
+fn master6_v2() -> Vec<NetRoutes> {
+    let t0 = at(10, 59, 3, 0);
+    let tb = at(10, 59, 11, 0);
+    let peer = |path: &str, last: &str| {
+        let mut r = bgp(rt(uni(via("2001:db8:2::2", "vethB")), "peer_b6", tb, 100, &[]), "2001:db8:2::1", false, last);
+        r.details = bgp_attrs("200", "(65001,1007)", "(65001, 1, 7)", path, "2001:db8:2::2");
+        r
+    };
+    let n = |s: &str, routes: Vec<RouteRow>| NetRoutes { net: net(s), routes };
+    vec![
+        n("2001:db8:100::/48", vec![rt(uni(via("2001:db8:1::fe", "vethA")), "static6", t0, 200, &[STATIC])]),
+        n(
+            "2001:db8:ff::/48",
+            vec![rt(uni(via("2001:db8:1::fe", "vethA")), "kernel6", t0, 10, &[INHERIT, (1012, "\tKernel.source: 4"), (1012, "\tKernel.metric: 1024")])],
+        ),
+        n("2001:db8:201::/48", vec![peer("65002 65002", "65002")]),
+        n("2001:db8:200::/48", vec![peer("65002 65002 64999", "64999")]),
+        n("2001:db8:dead::/48", vec![rt(RouteDest::Blackhole, "static6", t0, 200, &[STATIC])]),
+        n("2001:db8:1::/64", vec![rt(uni(dev("vethA")), "direct1", t0, 240, &[DEVICE])]),
+        n("2001:db8:2::/64", vec![rt(uni(dev("vethB")), "direct1", t0, 240, &[DEVICE])]),
+    ]
+}
+
+fn table(name: &str, explicit: bool, nets: Vec<NetRoutes>, count: RouteCount) -> TableRoutes {
+    TableRoutes { name: name.into(), explicit, nets, count }
+}
+
+fn cnt(shown: u64, routes: u64, networks: u64) -> RouteCount {
+    RouteCount { shown, routes, networks }
+}
+
+/// Keeps the routes passing `keep` (what the daemon's selection does).
+fn select(nets: Vec<NetRoutes>, keep: impl Fn(&birdnet::Net, &RouteRow) -> bool) -> Vec<NetRoutes> {
+    nets.into_iter()
+        .map(|n| {
+            let routes = n.routes.iter().filter(|r| keep(&n.net, r)).cloned().collect();
+            NetRoutes { net: n.net, routes }
+        })
+        .filter(|n| !n.routes.is_empty())
+        .collect()
+}
+
+fn listing(tables: Vec<TableRoutes>, stats: StatsMode, verbose: bool) -> Vec<u8> {
+    let tc = ctx_a(at(10, 59, 20, 0));
+    run(|w| show_route(w, &tables, stats, verbose, &tc))
+}
+
+fn both(m4: Vec<NetRoutes>, m6: Vec<NetRoutes>) -> Vec<TableRoutes> {
+    vec![table("master4", false, m4, cnt(10, 10, 9)), table("master6", false, m6, cnt(7, 7, 7))]
+}
+
+#[test]
+fn show_route_v2() {
+    same(&listing(both(master4_v2(), master6_v2()), StatsMode::None, false), b2!("10-show-route.out"));
+    same(&listing(both(master4_v2(), master6_v2()), StatsMode::None, true), b2!("11-show-route-all.out"));
+    same(&listing(both(vec![], vec![]), StatsMode::Count, false), b2!("12-show-route-count.out"));
+    same(&listing(both(master4_v2(), master6_v2()), StatsMode::Count, false), b2!("92-crlf-line-ending.out"));
+    same(&listing(vec![table("lg4", true, select(master4_v2(), |n, _| n.to_string() != "100.64.99.0/24"), cnt(0, 0, 0))], StatsMode::None, false), b2!("17-show-route-table-lg4.out"));
+    same(&listing(vec![table("master6", true, master6_v2(), cnt(7, 7, 7))], StatsMode::None, false), b2!("18-show-route-table-master6.out"));
+    same(&listing(vec![table("master6", true, vec![], cnt(7, 7, 7))], StatsMode::Count, false), b2!("30-show-route-count-table.out"));
+
+    let peer4 = |_: &birdnet::Net, r: &RouteRow| r.proto == "peer_b4";
+    same(&listing(vec![table("master4", false, select(master4_v2(), peer4), cnt(0, 0, 0))], StatsMode::None, false), b2!("19-show-route-protocol-bgp.out"));
+    let static4 = |_: &birdnet::Net, r: &RouteRow| r.proto == "static4";
+    same(&listing(vec![table("master4", false, select(master4_v2(), static4), cnt(0, 0, 0))], StatsMode::None, true), b2!("20-show-route-protocol-static-all.out"));
+    let exported = |n: &birdnet::Net, r: &RouteRow| r.proto == "static4" && n.to_string() != "100.64.99.0/24";
+    same(&listing(vec![table("master4", false, select(master4_v2(), exported), cnt(0, 0, 0))], StatsMode::None, false), b2!("21-show-route-export-bgp.out"));
+    same(&listing(vec![table("master4", false, vec![], cnt(3, 10, 9))], StatsMode::Count, false), b2!("22-show-route-export-bgp-count.out"));
+    let noexp = |n: &birdnet::Net, r: &RouteRow| {
+        r.best == BestMark::Primary
+            && ["198.51.100.0/24", "192.0.2.0/24", "203.0.113.0/26", "100.64.99.0/24"].contains(&n.to_string().as_str())
+    };
+    same(&listing(vec![table("master4", false, select(master4_v2(), noexp), cnt(0, 0, 0))], StatsMode::None, false), b2!("23-show-route-noexport-bgp.out"));
+    let is_bgp = |_: &birdnet::Net, r: &RouteRow| r.proto.starts_with("peer");
+    same(&listing(both(select(master4_v2(), is_bgp), select(master6_v2(), is_bgp)), StatsMode::None, false), b2!("25-show-route-where-pathlen.out"));
+    same(&listing(both(select(master4_v2(), is_bgp), select(master6_v2(), is_bgp)), StatsMode::None, true), b2!("27-show-route-where-community.out"));
+    let in198 = |n: &birdnet::Net, _: &RouteRow| net("198.51.100.0/24").contains(n);
+    same(&listing(vec![table("master4", false, select(master4_v2(), in198), cnt(0, 0, 0)), table("master6", false, vec![], cnt(0, 0, 0))], StatsMode::None, false), b2!("26-show-route-where-netmatch.out"));
+    let lg = |n: &birdnet::Net, _: &RouteRow| n.to_string() != "100.64.99.0/24";
+    same(&listing(vec![table("master4", true, select(master4_v2(), lg), cnt(0, 0, 0))], StatsMode::None, false), b2!("28-show-route-filter-named.out"));
+    let primary = |_: &birdnet::Net, r: &RouteRow| r.best == BestMark::Primary;
+    same(&listing(both(select(master4_v2(), primary), select(master6_v2(), primary)), StatsMode::None, false), b2!("29-show-route-primary.out"));
+    same(
+        &listing(vec![table("master4", false, vec![], cnt(2, 10, 9)), table("master6", false, vec![], cnt(2, 7, 7))], StatsMode::Count, false),
+        b2!("90-restrict-session.10.out"),
+    );
+}
+
+#[test]
+fn show_route_filtered_v2() {
+    let tb = at(10, 59, 7, 0);
+    let f = |p: &str| NetRoutes {
+        net: net(p),
+        routes: vec![bgp(rt(uni(via("192.0.2.254", "vethA")), "peer_b4", tb, 100, &[]), "127.0.0.3", true, "65002")],
+    };
+    same(
+        &listing(vec![table("master4", false, vec![f("203.0.113.192/27"), f("100.64.50.0/24")], cnt(0, 0, 0))], StatsMode::None, false),
+        b2!("24-show-route-filtered.out"),
+    );
+}
+
+fn lookup(tables: Vec<TableRoutes>, verbose: bool, found: bool) -> Vec<u8> {
+    let tc = ctx_a(at(10, 59, 20, 0));
+    run(|w| show_route_lookup(w, &tables, verbose, found, &tc))
+}
+
+#[test]
+fn show_route_for_v2() {
+    let pick = |nets: Vec<NetRoutes>, p: &str| select(nets, |n, _| n.to_string() == p);
+    same(&lookup(vec![table("master4", false, pick(master4_v2(), "198.51.100.0/25"), cnt(0, 0, 0))], false, true), b2!("13-show-route-for-v4.out"));
+    same(&lookup(vec![table("master6", false, pick(master6_v2(), "2001:db8:200::/48"), cnt(0, 0, 0))], false, true), b2!("14-show-route-for-v6.out"));
+    same(&lookup(vec![table("master4", false, vec![], cnt(0, 0, 0))], false, false), b2!("15-show-route-for-notfound.out"));
+    same(&lookup(vec![table("master4", false, pick(master4_v2(), "203.0.113.0/24"), cnt(0, 0, 0))], true, true), b2!("16-show-route-prefix-all.out"));
+    let mut k = pick(master4_v2(), "203.0.113.0/26");
+    k[0].routes[0].since = at(10, 59, 39, 0);
+    same(&lookup(vec![table("master4", false, k, cnt(0, 0, 0))], true, true), b2!("90-restrict-session.03.out"));
+    // 3.3.2 answers the same for a missing network.
+    same(&lookup(vec![], false, false), b3!("15-show-route-for-notfound.out"));
+}
+
+#[test]
+fn show_route_v3_details() {
+    // BIRD 3 prints attributes after the next hops, 1012 first, then 1008.
+    let t = at(11, 4, 7, 0);
+    let tk = at(11, 4, 5, 0);
+    let mut b = bgp(rt(uni(via("192.0.2.254", "vethA")), "peer_b4", t, 100, &[]), "127.0.0.3", true, "65002");
+    let attrs = [
+        "hostentry: via 198.51.100.2 table master4",
+        "preference: 100",
+        "local_metric: unknown",
+        "from: 127.0.0.3",
+        "source: BGP",
+        "bgp_origin: IGP",
+        "bgp_path: 65002 65002",
+        "bgp_next_hop: 198.51.100.2",
+        "bgp_local_pref: 300",
+        "bgp_community: (65002,100) (65001,1007)",
+        "bgp_ext_community: (rt, 65001, 7)",
+        "bgp_large_community: (65002, 5, 5) (65001, 1, 7)",
+    ];
+    b.details = attrs.iter().map(|a| (1012, format!("\t{a}"))).collect();
+    b.details.push((1008, "\tInternal route handling values: 0L 12G 0S id 12".into()));
+    let mut k = rt(
+        uni(via("192.0.2.253", "vethA")),
+        "kernel4",
+        tk,
+        10,
+        &[
+            (1012, "\tpreference: 10"),
+            (1012, "\tsource: inherit"),
+            (1012, "\tkrt_source: 4"),
+            (1012, "\tkrt_metric: 500"),
+            (1008, "\tInternal route handling values: 500L 11G 2S id 8"),
+        ],
+    );
+    k.best = BestMark::None;
+    let nets = vec![NetRoutes { net: net("203.0.113.0/24"), routes: vec![b.clone(), k.clone()] }];
+    same(&lookup(vec![table("master4", false, nets, cnt(0, 0, 0))], true, true), b3!("16-show-route-prefix-all.out"));
+
+    // Same routes on a `v2 attributes` socket: the attribute layer renders BIRD 2 lines.
+    b.details = bgp_attrs("300", "(65002,100) (65001,1007)", "(65002, 5, 5) (65001, 1, 7)", "65002 65002", "198.51.100.2");
+    k.details = vec![INHERIT, (1012, "\tKernel.source: 4"), (1012, "\tKernel.metric: 500")]
+        .into_iter()
+        .map(|(c, t)| (c, t.to_owned()))
+        .collect();
+    let nets = vec![NetRoutes { net: net("203.0.113.0/24"), routes: vec![b, k] }];
+    same(&lookup(vec![table("master4", false, nets, cnt(0, 0, 0))], true, true), b3!("97-cli-v2-attributes-show-route-all.out"));
+}
+
+#[test]
+fn show_route_count_v3() {
+    same(&listing(both(vec![], vec![]), StatsMode::Count, false), b3!("12-show-route-count.out"));
+}
+
+#[test]
+fn route_line_variants() {
+    // Multipath with weights, MPLS, onlink, sync error, known IGP metric.
+    let mut r = rt(
+        RouteDest::Unicast(vec![
+            NextHop { gateway: Some(ip("10.0.0.1")), iface: "eth0".into(), labels: vec![100, 200], onlink: true, weight: Some(1) },
+            NextHop { gateway: None, iface: "eth1".into(), labels: vec![], onlink: true, weight: Some(2) },
+        ]),
+        "bgp1",
+        at(10, 0, 0, 0),
+        100,
+        &[],
+    );
+    r.best = BestMark::SyncError;
+    r.igp_metric = Some(IgpMetric::Known(20));
+    let nets = vec![NetRoutes { net: net("10.1.0.0/16"), routes: vec![r] }];
+    let out = listing(vec![table("master4", false, nets, cnt(0, 0, 0))], StatsMode::Stats, false);
+    same(
+        &out,
+        b"1007-Table master4:\n \
+10.1.0.0/16          unicast [bgp1 2026-11-21 10:00:00] ! (100/20)\n \
+\tvia 10.0.0.1 on eth0 mpls 100/200 onlink weight 1\n \
+\tdev eth1 onlink\n \
+0 of 0 routes for 0 networks in table master4\n0000 \n",
+    );
+}
+
+#[test]
+fn show_route_stats_two_tables() {
+    let out = listing(
+        vec![
+            table("master4", false, select(master4_v2(), |n, _| n.to_string() == "192.0.2.0/24"), cnt(1, 10, 9)),
+            table("master6", false, vec![], cnt(0, 7, 7)),
+        ],
+        StatsMode::Stats,
+        false,
+    );
+    same(
+        &out,
+        b"1007-Table master4:\n \
+192.0.2.0/24         unicast [direct1 2026-11-21 10:59:03] * (240)\n \
+\tdev vethA\n \
+1 of 10 routes for 9 networks in table master4\n \
+\n \
+Table master6:\n \
+0 of 7 routes for 7 networks in table master6\n \
+\n\
+0014 Total: 1 of 17 routes for 16 networks in 2 tables\n",
+    );
+}
