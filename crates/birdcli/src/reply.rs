@@ -144,7 +144,7 @@ impl ReplyWriter {
 
     /// Writes BIRD's raw `<N messages lost>` line (no prefix, §9).
     pub fn messages_lost(&mut self, n: usize) {
-        let _ = write!(self.scratch_clear(), "<{n} messages lost>\n");
+        let _ = writeln!(self.scratch_clear(), "<{n} messages lost>");
         self.buf.extend_from_slice(self.scratch.as_bytes());
     }
 

@@ -2,6 +2,8 @@
 //! behaviour (replayed against the transcripts), the command parser and the
 //! blocking client.
 
+#![allow(clippy::unwrap_used, clippy::too_many_arguments)]
+
 use std::fs;
 use std::path::PathBuf;
 

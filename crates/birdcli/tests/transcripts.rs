@@ -2,6 +2,8 @@
 //! (`tests/data/bird2`, `tests/data/bird3`). The data handed to the
 //! formatters is what the lab's daemon state was when the transcript was taken.
 
+#![allow(clippy::unwrap_used, clippy::too_many_arguments)]
+
 use std::net::{IpAddr, Ipv4Addr};
 
 use birdcli::format::actions::*;
@@ -177,7 +179,6 @@ fn row3(r: u64, rej: u64, f: u64, ign: u64, rx: u64, lim: u64, acc: u64) -> Stat
     StatRow { received: r, rejected: rej, filtered: f, ignored: ign, rx_limit: rx, limit: lim, accepted: acc }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn chan(
     name: &str,
     state: &str,
