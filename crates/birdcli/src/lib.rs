@@ -1,8 +1,9 @@
 //! BIRD control-socket (CLI) protocol for birdd, sans-IO.
 //!
 //! `birdc`, `birdcl` and prometheus-bird-exporter talk to birdd through this
-//! crate, so every byte follows BIRD 2.0.12 / 3.3.2 (see
-//! `docs/compat/CLI-PROTOCOL.md` and the transcripts under `tests/data/`).
+//! crate, so every byte follows BIRD 2.0.12 / 3.3.2 (the compat reference
+//! `CLI-PROTOCOL.md`; the transcripts copied under `tests/data/` are the
+//! test vectors).
 //!
 //! # Pieces
 //!
