@@ -1,0 +1,1 @@
+//! Protocol and channel framework (being written).
