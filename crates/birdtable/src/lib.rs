@@ -44,3 +44,14 @@
 //! ```
 
 pub mod attrs;
+pub mod chunks;
+pub mod cork;
+pub mod export;
+pub mod list;
+pub mod netindex;
+pub mod route;
+pub mod table;
+
+pub use export::{Export, ExportMode, ExportRequest, ExportState, ExportSub, Feeder, Prefilter};
+pub use route::{ImporterId, NetId, PlainClass, Route, RouteClass, RouteId, RouteSrc, Source};
+pub use table::{Import, ImportHandle, ImportResult, Table, TableConfig, TableStats};

@@ -1,0 +1,560 @@
+//! Exports: subscriptions to a table's journal, with feeds, refeeds and exact collision handling.
+//!
+//! A subscriber (a channel's export side, the kernel sync, a pipe) calls [`Table::subscribe`] from its own
+//! loop and gets an [`ExportSub`]. Its callback is activated when there is something to read (at
+//! subscription, after the settle timer announced new items, on stop); the handler then drains
+//! [`ExportSub::next`] until it returns `None` (or until its time budget is spent: then it re-activates
+//! its own callback and returns). `next` yields:
+//!
+//! * [`Export::Feed`]: the current routes of one net, filtered by the mode. It *replaces* whatever the
+//!   subscriber had for that net (an empty list means "nothing").
+//! * [`Export::Update`]: one change on top of what the subscriber has: best mode `(old best, new best)`,
+//!   all mode `(old, new)` of one source.
+//! * [`Export::Fed`]: a (re)feed is complete.
+//! * [`Export::Stop`]: the table stopped this export; drop the subscription and its state, and subscribe
+//!   again to recover.
+//!
+//! # Exactness: the seen map
+//!
+//! The subscription registers at the journal's tail (position `p`) under the table lock and feeds by
+//! walking net ids. Feeding net `n` loads its list `L` and, if `L.seq ≥ position`, records
+//! `seen[n] = (L.seq, feed generation)`: `L` reflects every item for `n` up to `L.seq`. The writer stores
+//! a list *before* pushing its item, so an item read from the journal is always covered by any list loaded
+//! after it. For a journal item `s` of net `n`:
+//!
+//! 1. outside the subscription's prefilter: skip;
+//! 2. a (re)feed is running, `n` is in its scope and neither walked nor fed in this generation: feed `n`
+//!    now (*expedite*); the fresh list covers `s`;
+//! 3. `seen[n].seq ≥ s`: already covered by a feed: skip;
+//! 4. otherwise deliver it (merged mode: re-feed the net, which covers it).
+//!
+//! Every item is therefore either reflected by exactly one feed the subscriber got or delivered once,
+//! never both, and never lost — whatever the interleaving of feeds, refeeds, pushes and restarts (the
+//! bugs BIRD fixed in e6c699d29, 83d366e9b and 8e99b5176 were all breaches of this rule). The map is
+//! dropped when no feed runs and the position passed its largest seq.
+
+mod state;
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use birdevent::journal::Recipient;
+use birdevent::Callback;
+use birdnet::Net;
+
+pub use state::{ExportState, IllegalTransition};
+
+use crate::list::ListRef;
+use crate::netindex::FxBuild;
+use crate::route::{ecmp_set, NetId, Route};
+use crate::table::{Change, Table};
+
+/// What a subscription receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportMode {
+    /// Best-route changes (BIRD's `optimal`).
+    Best,
+    /// Every change of every source (BIRD's `any`).
+    All,
+    /// The multipath set of each net, re-sent whenever the net changes (BIRD's `merged`).
+    Merged,
+}
+
+/// Which nets a subscription or a refeed covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prefilter {
+    /// Every net.
+    All,
+    /// Exactly this net (the feed looks its id up under the table lock once).
+    Net(Net),
+    /// This net and every net inside it (`show route in ...`, ROA-triggered reloads).
+    Subnet(Net),
+}
+
+impl Prefilter {
+    /// Whether `net` passes.
+    pub fn matches(&self, net: &Net) -> bool {
+        match self {
+            Prefilter::All => true,
+            Prefilter::Net(n) => n == net,
+            Prefilter::Subnet(n) => n.contains(net),
+        }
+    }
+}
+
+/// One thing a subscription reads. See the module docs.
+#[derive(Debug, Clone)]
+pub enum Export {
+    /// The current routes of `net` (mode-filtered): replace what you have for it.
+    Feed {
+        /// The net.
+        net: Net,
+        /// Its id in the table.
+        net_id: NetId,
+        /// The journal seq the list reflects.
+        seq: u64,
+        /// Best mode: the best route (or none); all mode: every valid route; merged: the ECMP set.
+        routes: Vec<Route>,
+    },
+    /// One change: best mode `(old best, new best)`, all mode `(old, new)` of one source.
+    Update {
+        /// The net.
+        net: Net,
+        /// Its id in the table.
+        net_id: NetId,
+        /// The journal seq of the change.
+        seq: u64,
+        /// The route replaced or removed.
+        old: Option<Route>,
+        /// The route added or replacing.
+        new: Option<Route>,
+    },
+    /// A feed or refeed finished.
+    Fed,
+    /// The export was stopped by the table; the subscription is dead.
+    Stop,
+}
+
+/// A subscription request.
+#[derive(Debug, Clone)]
+pub struct ExportRequest {
+    /// What to receive.
+    pub mode: ExportMode,
+    /// Which nets (applied to feeds and updates).
+    pub prefilter: Prefilter,
+    /// Activated (in the subscriber's loop) when there is something to read.
+    pub callback: Callback,
+}
+
+/// The part of a subscription the table keeps, to stop it.
+#[derive(Debug)]
+pub(crate) struct SubShared {
+    stop: AtomicBool,
+    callback: Callback,
+}
+
+#[derive(Debug)]
+struct FeedRun {
+    gen: u32,
+    scope: Prefilter,
+    cursor: u32,
+    /// For `Prefilter::Net`: the id looked up at the start (None: not in the table then).
+    single: Option<NetId>,
+    single_done: bool,
+}
+
+impl FeedRun {
+    fn walked(&self, id: NetId) -> bool {
+        match self.scope {
+            Prefilter::Net(_) => self.single_done,
+            _ => id.0 < self.cursor,
+        }
+    }
+}
+
+/// Nets fed with a list newer than the position: `id → (list seq, feed generation)`.
+#[derive(Debug, Default)]
+struct Seen {
+    map: HashMap<u32, (u64, u32), FxBuild>,
+    max_seq: u64,
+}
+
+impl Seen {
+    fn record(&mut self, id: NetId, seq: u64, gen: u32) {
+        self.map.insert(id.0, (seq, gen));
+        self.max_seq = self.max_seq.max(seq);
+    }
+
+    fn covers(&self, id: NetId, seq: u64) -> bool {
+        self.map.get(&id.0).is_some_and(|&(s, _)| seq <= s)
+    }
+
+    fn fed_in(&self, id: NetId, gen: u32) -> bool {
+        self.map.get(&id.0).is_some_and(|&(_, g)| g == gen)
+    }
+}
+
+enum Act {
+    Skip,
+    Feed,
+    Update(Option<Route>, Option<Route>),
+}
+
+/// Subscription statistics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExportStats {
+    /// Feeds returned (walk, expedite and merged).
+    pub feeds: u64,
+    /// Of which expedited by a journal item for a net not fed yet.
+    pub expedited: u64,
+    /// Updates returned.
+    pub updates: u64,
+    /// Journal items skipped because a feed covered them.
+    pub covered: u64,
+    /// Completed (re)feeds.
+    pub fed: u64,
+}
+
+/// A subscription to a table's exports, used from the subscriber's loop. See the module docs.
+pub struct ExportSub {
+    table: Table,
+    rec: Option<Recipient<Change>>,
+    mode: ExportMode,
+    filter: Prefilter,
+    state: ExportState,
+    shared: Arc<SubShared>,
+    feed: Option<FeedRun>,
+    queued: VecDeque<Prefilter>,
+    gen: u32,
+    seen: Seen,
+    stats: ExportStats,
+}
+
+impl fmt::Debug for ExportSub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExportSub")
+            .field("table", &self.table.name())
+            .field("mode", &self.mode)
+            .field("state", &self.state)
+            .field("seen", &self.seen.map.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Table {
+    /// Subscribe to this table's exports. The subscription starts in [`ExportState::Feeding`]: it feeds the
+    /// nets the prefilter selects, then is [`ExportState::Ready`]. The callback is activated once now.
+    pub fn subscribe(&self, req: ExportRequest) -> ExportSub {
+        let shared = Arc::new(SubShared { stop: AtomicBool::new(false), callback: req.callback.clone() });
+        let (rec, single) = {
+            let mut st = self.0.state.lock();
+            let rec = st.journal.register(req.callback.clone());
+            st.subs.retain(|w| w.strong_count() > 0);
+            st.subs.push(Arc::downgrade(&shared));
+            let single = match &req.prefilter {
+                Prefilter::Net(n) => st.index.get(n),
+                _ => None,
+            };
+            (rec, single)
+        };
+        let state = ExportState::Down.transition(ExportState::Feeding).expect("down -> feeding is legal");
+        let sub = ExportSub {
+            table: self.clone(),
+            rec: Some(rec),
+            mode: req.mode,
+            feed: Some(FeedRun {
+                gen: 1,
+                scope: req.prefilter.clone(),
+                cursor: 0,
+                single,
+                single_done: false,
+            }),
+            filter: req.prefilter,
+            state,
+            shared,
+            queued: VecDeque::new(),
+            gen: 1,
+            seen: Seen::default(),
+            stats: ExportStats::default(),
+        };
+        req.callback.activate();
+        sub
+    }
+
+    /// Stop every current subscription: each reads [`Export::Stop`] next and must resubscribe to recover
+    /// (BIRD's exporter shutdown, `TES_STOP`).
+    pub fn stop_exports(&self) {
+        let subs = std::mem::take(&mut self.0.state.lock().subs);
+        for s in subs.iter().filter_map(std::sync::Weak::upgrade) {
+            s.stop.store(true, Ordering::Release);
+            s.callback.activate();
+        }
+    }
+
+    /// Current subscriptions.
+    pub fn subscriptions(&self) -> usize {
+        self.0.state.lock().journal.recipients()
+    }
+}
+
+impl ExportSub {
+    /// The state.
+    pub fn state(&self) -> ExportState {
+        self.state
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> ExportMode {
+        self.mode
+    }
+
+    /// The table.
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> ExportStats {
+        self.stats
+    }
+
+    /// Journal items pushed and not yet read (0 once stopped).
+    pub fn pending(&self) -> u64 {
+        self.rec.as_ref().map_or(0, Recipient::pending)
+    }
+
+    /// Entries in the seen map (exposed for tests and `show` output).
+    pub fn seen_entries(&self) -> usize {
+        self.seen.map.len()
+    }
+
+    /// Whether a feed is running or queued.
+    pub fn is_feeding(&self) -> bool {
+        self.feed.is_some()
+    }
+
+    fn set_state(&mut self, to: ExportState) {
+        self.state = self
+            .state
+            .transition(to)
+            .unwrap_or_else(|e| panic!("export of table {}: {e}", self.table.name()));
+    }
+
+    /// Request a refeed of the nets `scope` selects (within the subscription's prefilter). When a feed is
+    /// already running, the refeed is queued after it.
+    ///
+    /// # Errors
+    /// When the subscription is stopped or down.
+    pub fn refeed(&mut self, scope: Prefilter) -> Result<(), IllegalTransition> {
+        match self.state {
+            ExportState::Ready => {
+                self.set_state(ExportState::Feeding);
+                self.start_feed(scope);
+            }
+            ExportState::Feeding => self.queued.push_back(scope),
+            s => return Err(IllegalTransition { from: s, to: ExportState::Feeding }),
+        }
+        self.shared.callback.activate();
+        Ok(())
+    }
+
+    fn start_feed(&mut self, scope: Prefilter) {
+        self.gen += 1;
+        let single = match &scope {
+            Prefilter::Net(n) => self.table.lookup(n),
+            _ => None,
+        };
+        self.feed = Some(FeedRun { gen: self.gen, scope, cursor: 0, single, single_done: false });
+    }
+
+    /// The next export, or `None` when there is nothing more right now (the callback is activated again
+    /// when there is). See the module docs.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Option<Export> {
+        loop {
+            if matches!(self.state, ExportState::Down | ExportState::Stop) {
+                return None;
+            }
+            let rec = self.rec.as_mut()?;
+            if self.shared.stop.load(Ordering::Acquire) || rec.is_stopped() {
+                self.set_state(ExportState::Stop);
+                self.rec = None;
+                self.feed = None;
+                self.queued.clear();
+                self.seen = Seen::default();
+                return Some(Export::Stop);
+            }
+            if let Some(item) = rec.get() {
+                let seq = item.seq().0;
+                let (net, id) = (item.net, item.net_id);
+                let act =
+                    if !self.filter.matches(&net) {
+                        Act::Skip
+                    } else if self.feed.as_ref().is_some_and(|f| {
+                        f.scope.matches(&net) && !f.walked(id) && !self.seen.fed_in(id, f.gen)
+                    }) {
+                        self.stats.expedited += 1;
+                        Act::Feed
+                    } else if self.seen.covers(id, seq) {
+                        self.stats.covered += 1;
+                        Act::Skip
+                    } else {
+                        match self.mode {
+                            ExportMode::Best => match &item.best {
+                                Some((o, n)) => Act::Update(o.clone(), n.clone()),
+                                None => Act::Skip,
+                            },
+                            ExportMode::All => {
+                                let o = item.old.as_ref().filter(|r| r.is_valid()).cloned();
+                                let n = item.new.as_ref().filter(|r| r.is_valid()).cloned();
+                                if o.is_none() && n.is_none() {
+                                    Act::Skip
+                                } else {
+                                    Act::Update(o, n)
+                                }
+                            }
+                            ExportMode::Merged => Act::Feed,
+                        }
+                    };
+                item.release();
+                match act {
+                    Act::Skip => continue,
+                    Act::Update(old, new) => {
+                        self.stats.updates += 1;
+                        return Some(Export::Update { net, net_id: id, seq, old, new });
+                    }
+                    Act::Feed => {
+                        let gen = self.gen;
+                        if let Some(e) = self.feed_net(id, gen, None) {
+                            return Some(e);
+                        }
+                        continue;
+                    }
+                }
+            }
+            // The journal is drained: walk.
+            if self.feed.is_none() {
+                let pos = self.rec.as_ref().map_or(0, |r| r.position().0);
+                if !self.seen.map.is_empty() && pos > self.seen.max_seq {
+                    self.seen = Seen::default();
+                }
+                return None;
+            }
+            if let Some(e) = self.walk_step() {
+                return Some(e);
+            }
+        }
+    }
+
+    /// Advance the feed walk: a feed, `Fed` at the end, or `None` after a stretch of nets that gave nothing
+    /// (the caller loops, looking at the journal in between).
+    fn walk_step(&mut self) -> Option<Export> {
+        let run = self.feed.as_mut().expect("walk without a feed");
+        let gen = run.gen;
+        let next = match run.scope {
+            Prefilter::Net(_) => {
+                if run.single_done {
+                    None
+                } else {
+                    run.single_done = true;
+                    Some(run.single)
+                }
+            }
+            _ => {
+                if run.cursor < self.table.0.nets.len() {
+                    let id = NetId(run.cursor);
+                    run.cursor += 1;
+                    Some(Some(id))
+                } else {
+                    None
+                }
+            }
+        };
+        match next {
+            Some(Some(id)) => {
+                if self.seen.fed_in(id, gen) {
+                    return None;
+                }
+                let scope = self.feed.as_ref().map(|f| f.scope.clone());
+                self.feed_net(id, gen, scope.as_ref())
+            }
+            Some(None) => None,
+            None => {
+                self.feed = None;
+                self.stats.fed += 1;
+                match self.queued.pop_front() {
+                    Some(scope) => self.start_feed(scope),
+                    None => self.set_state(ExportState::Ready),
+                }
+                Some(Export::Fed)
+            }
+        }
+    }
+
+    /// Feed net `id`: load its list, record it in the seen map, return it mode-filtered. `None` if the slot
+    /// is empty or the net is outside the prefilter (or `scope`).
+    fn feed_net(&mut self, id: NetId, gen: u32, scope: Option<&Prefilter>) -> Option<Export> {
+        let pos = self.rec.as_ref().map_or(0, |r| r.position().0);
+        let _g = birdrcu::read();
+        let l: ListRef<'_> = self.table.0.load(id)?;
+        let net = l.net();
+        if !self.filter.matches(&net) || scope.is_some_and(|s| !s.matches(&net)) {
+            return None;
+        }
+        let seq = l.seq();
+        if seq >= pos {
+            self.seen.record(id, seq, gen);
+        }
+        let routes = match self.mode {
+            ExportMode::Best => l.best().cloned().into_iter().collect(),
+            ExportMode::All => l.routes().iter().filter(|r| r.is_valid()).cloned().collect(),
+            ExportMode::Merged => ecmp_set(l.routes()),
+        };
+        self.stats.feeds += 1;
+        Some(Export::Feed { net, net_id: id, seq, routes })
+    }
+}
+
+impl Drop for ExportSub {
+    fn drop(&mut self) {
+        if self.state != ExportState::Down {
+            self.state = self.state.transition(ExportState::Down).unwrap_or(ExportState::Down);
+        }
+    }
+}
+
+/// A feed-only walk (BIRD's feed-only request): every net the prefilter selects, mode-filtered, each net a
+/// consistent snapshot, without subscribing to the journal. For `show route` and shutdown syncs.
+#[derive(Debug)]
+pub struct Feeder {
+    table: Table,
+    mode: ExportMode,
+    filter: Prefilter,
+    cursor: u32,
+    single: Option<Option<NetId>>,
+}
+
+impl Table {
+    /// A feed-only walk. See [`Feeder`].
+    pub fn feed(&self, mode: ExportMode, filter: Prefilter) -> Feeder {
+        let single = match &filter {
+            Prefilter::Net(n) => Some(self.lookup(n)),
+            _ => None,
+        };
+        Feeder { table: self.clone(), mode, filter, cursor: 0, single }
+    }
+}
+
+impl Iterator for Feeder {
+    type Item = (Net, Vec<Route>);
+
+    fn next(&mut self) -> Option<(Net, Vec<Route>)> {
+        loop {
+            let id = match &mut self.single {
+                Some(s) => s.take()?,
+                None => {
+                    if self.cursor >= self.table.0.nets.len() {
+                        return None;
+                    }
+                    self.cursor += 1;
+                    NetId(self.cursor - 1)
+                }
+            };
+            let _g = birdrcu::read();
+            let Some(l) = self.table.0.load(id) else { continue };
+            if !self.filter.matches(&l.net()) || l.routes().is_empty() {
+                continue;
+            }
+            let routes: Vec<Route> = match self.mode {
+                ExportMode::Best => l.best().cloned().into_iter().collect(),
+                ExportMode::All => l.routes().iter().filter(|r| r.is_valid()).cloned().collect(),
+                ExportMode::Merged => ecmp_set(l.routes()),
+            };
+            if !routes.is_empty() {
+                return Some((l.net(), routes));
+            }
+        }
+    }
+}

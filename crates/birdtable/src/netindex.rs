@@ -1,0 +1,249 @@
+//! The net index of one table: `Net → NetId` (dense ids), plus the prefix lengths present, for
+//! longest-prefix lookups by hash probes.
+//!
+//! Lives in the table's lock domain (writers and the CLI's lookups lock it; exporters never need it:
+//! journal items and feeds carry net ids). Ids come from an [`IdMap`] (lowest free first, so the slot
+//! directory stays dense) and are released by the table only once the net has no routes and every
+//! recipient passed its last journal item.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::net::IpAddr;
+
+use birdmem::IdMap;
+use birdnet::{Net, NetType};
+
+use crate::route::NetId;
+
+/// A fast multiplicative hasher (the Fx hash of rustc, with a final mix so the top bits, which the
+/// hash map uses for its control bytes, depend on every input bit). Not DoS-resistant: keys are nets
+/// chosen by peers, but a table is bounded by import limits, and this is what BIRD does too.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    #[inline]
+    fn write_u128(&mut self, i: u128) {
+        self.add(i as u64);
+        self.add((i >> 64) as u64);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        let h = self.hash;
+        (h ^ (h >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (h >> 29)
+    }
+}
+
+/// `BuildHasher` for [`FxHasher`].
+pub type FxBuild = BuildHasherDefault<FxHasher>;
+
+/// Per family: how many indexed nets have each prefix length, and a bit set of the non-zero ones.
+#[derive(Debug, Clone)]
+struct Lengths {
+    count: Vec<u32>,
+    present: [u64; 3],
+}
+
+impl Lengths {
+    fn new(max: u8) -> Lengths {
+        Lengths { count: vec![0; usize::from(max) + 1], present: [0; 3] }
+    }
+
+    fn add(&mut self, len: u8) {
+        let l = usize::from(len);
+        self.count[l] += 1;
+        self.present[l / 64] |= 1 << (l % 64);
+    }
+
+    fn remove(&mut self, len: u8) {
+        let l = usize::from(len);
+        self.count[l] -= 1;
+        if self.count[l] == 0 {
+            self.present[l / 64] &= !(1 << (l % 64));
+        }
+    }
+
+    /// Present lengths, longest first.
+    fn desc(&self) -> impl Iterator<Item = u8> + '_ {
+        (0..self.count.len()).rev().filter(|&l| self.present[l / 64] & (1 << (l % 64)) != 0).map(|l| l as u8)
+    }
+}
+
+/// `Net → NetId` with dense ids and the set of prefix lengths present.
+#[derive(Debug, Clone)]
+pub struct NetIndex {
+    map: HashMap<Net, NetId, FxBuild>,
+    ids: IdMap,
+    v4: Lengths,
+    v6: Lengths,
+}
+
+impl Default for NetIndex {
+    fn default() -> Self {
+        NetIndex::new()
+    }
+}
+
+impl NetIndex {
+    /// An empty index.
+    pub fn new() -> NetIndex {
+        NetIndex {
+            map: HashMap::default(),
+            ids: IdMap::new(),
+            v4: Lengths::new(NetType::Ipv4.max_len()),
+            v6: Lengths::new(NetType::Ipv6.max_len()),
+        }
+    }
+
+    fn lengths_mut(&mut self, t: NetType) -> &mut Lengths {
+        match t {
+            NetType::Ipv6 => &mut self.v6,
+            _ => &mut self.v4,
+        }
+    }
+
+    /// Nets indexed.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether no net is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The id of `net`, if indexed.
+    #[inline]
+    pub fn get(&self, net: &Net) -> Option<NetId> {
+        self.map.get(net).copied()
+    }
+
+    /// The id of `net`, indexing it with the lowest free id if needed; `true` if it was added.
+    #[inline]
+    pub fn get_or_insert(&mut self, net: Net) -> (NetId, bool) {
+        if let Some(&id) = self.map.get(&net) {
+            return (id, false);
+        }
+        let id = NetId(self.ids.alloc());
+        self.map.insert(net, id);
+        self.lengths_mut(net.net_type()).add(net.len());
+        (id, true)
+    }
+
+    /// Remove `net` and release its id.
+    pub fn remove(&mut self, net: &Net) -> Option<NetId> {
+        let id = self.map.remove(net)?;
+        self.ids.free(id.0);
+        self.lengths_mut(net.net_type()).remove(net.len());
+        Some(id)
+    }
+
+    /// Indexed nets containing `addr`, longest first (one hash probe per prefix length present).
+    pub fn covering(&self, addr: IpAddr) -> impl Iterator<Item = (Net, NetId)> + '_ {
+        let lengths = match addr {
+            IpAddr::V4(_) => &self.v4,
+            IpAddr::V6(_) => &self.v6,
+        };
+        lengths.desc().filter_map(move |len| {
+            let net = Net::new_masked(addr, len).ok()?;
+            self.map.get(&net).map(|&id| (net, id))
+        })
+    }
+
+    /// Bytes of heap the index uses (approximately: the hash table's buckets and control bytes, and the
+    /// id bitmap).
+    pub fn heap_bytes(&self) -> usize {
+        let entry = std::mem::size_of::<(Net, NetId)>() + 1;
+        self.map.capacity() * entry + self.ids.capacity() / 8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> Net {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ids_are_dense_and_reused() {
+        let mut ix = NetIndex::new();
+        assert_eq!(ix.get_or_insert(n("10.0.0.0/8")), (NetId(0), true));
+        assert_eq!(ix.get_or_insert(n("10.1.0.0/16")), (NetId(1), true));
+        assert_eq!(ix.get_or_insert(n("10.0.0.0/8")), (NetId(0), false));
+        assert_eq!(ix.remove(&n("10.0.0.0/8")), Some(NetId(0)));
+        assert_eq!(ix.get(&n("10.0.0.0/8")), None);
+        assert_eq!(ix.get_or_insert(n("2001:db8::/32")), (NetId(0), true));
+        assert_eq!(ix.len(), 2);
+    }
+
+    #[test]
+    fn covering_probes_present_lengths_longest_first() {
+        let mut ix = NetIndex::new();
+        for s in ["0.0.0.0/0", "10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.2.0.0/16", "2001:db8::/32"] {
+            ix.get_or_insert(n(s));
+        }
+        let got: Vec<String> = ix.covering("10.1.2.3".parse().unwrap()).map(|(n, _)| n.to_string()).collect();
+        assert_eq!(got, ["10.1.2.0/24", "10.1.0.0/16", "10.0.0.0/8", "0.0.0.0/0"]);
+        ix.remove(&n("10.1.2.0/24"));
+        let got: Vec<String> = ix.covering("10.1.2.3".parse().unwrap()).map(|(n, _)| n.to_string()).collect();
+        assert_eq!(got, ["10.1.0.0/16", "10.0.0.0/8", "0.0.0.0/0"]);
+        let got: Vec<String> =
+            ix.covering("2001:db8::1".parse().unwrap()).map(|(n, _)| n.to_string()).collect();
+        assert_eq!(got, ["2001:db8::/32"]);
+    }
+}

@@ -1,0 +1,403 @@
+//! The routing table: net index, per-net route lists, journal, service loop.
+//!
+//! See the crate documentation for the concurrency protocol. This module holds the shared structure and
+//! the lock-free readers; [`import`] the writer side, [`service`] the table's own loop.
+
+// Raw route-list and slot pointers; every block carries its SAFETY argument.
+#![allow(unsafe_code)]
+
+pub(crate) mod import;
+pub(crate) mod service;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::net::IpAddr;
+use std::ops::ControlFlow;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+
+use birdevent::journal::Journal;
+use birdevent::{Callback, Event, EventList};
+use birdloop::{Clock, Loop, ThreadGroup, Time, TimerKey};
+use birdmem::IdMap;
+use birdnet::{Net, NetType};
+use birdrcu::level::Rtable;
+use birdrcu::{Domain, LevelId};
+
+use crate::chunks::ChunkDir;
+use crate::cork::Cork;
+use crate::list::{self, ListHeader, ListRef, RetiredList};
+use crate::netindex::NetIndex;
+use crate::route::{NetId, Route};
+
+pub use import::{Import, ImportHandle, ImportResult, ImportStats};
+
+/// Table configuration (the `ipv4 table master4 { ... }` block).
+#[derive(Clone)]
+pub struct TableConfig {
+    /// Table name.
+    pub name: String,
+    /// The net type; imports of other types are ignored.
+    pub net_type: NetType,
+    /// `export settle time` minimum: announcements wait until no push happened for this long...
+    pub settle_min: Duration,
+    /// ... but no longer than this after the first unannounced push. Zero `settle_min` announces at once.
+    pub settle_max: Duration,
+    /// Unreleased journal items above which the table corks its importers.
+    pub cork_high: u64,
+    /// Unreleased journal items below which it uncorks.
+    pub cork_low: u64,
+    /// The cork group (default: [`Cork::global`]).
+    pub cork: Option<Arc<Cork>>,
+    /// Journal block size (items).
+    pub journal_block: usize,
+}
+
+impl fmt::Debug for TableConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TableConfig")
+            .field("name", &self.name)
+            .field("net_type", &self.net_type)
+            .field("settle", &(self.settle_min, self.settle_max))
+            .field("cork", &(self.cork_low, self.cork_high))
+            .finish_non_exhaustive()
+    }
+}
+
+impl TableConfig {
+    /// Defaults: settle 1 ms / 100 ms (BIRD's), cork 32768 / 98304 items (BIRD's code defaults), blocks
+    /// of 512 items.
+    pub fn new(name: impl Into<String>, net_type: NetType) -> TableConfig {
+        TableConfig {
+            name: name.into(),
+            net_type,
+            settle_min: Duration::from_millis(1),
+            settle_max: Duration::from_millis(100),
+            cork_high: 98_304,
+            cork_low: 32_768,
+            cork: None,
+            journal_block: 512,
+        }
+    }
+}
+
+/// A journal item: one change of one net.
+#[derive(Debug)]
+pub(crate) struct Change {
+    pub(crate) net_id: NetId,
+    pub(crate) net: Net,
+    pub(crate) old: Option<Route>,
+    pub(crate) new: Option<Route>,
+    /// `(old best, new best)` when the best route changed.
+    pub(crate) best: Option<(Option<Route>, Option<Route>)>,
+}
+
+/// Work the service loop must do once every recipient passed a seq.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Pending {
+    RouteId(u32),
+    Net(NetId),
+}
+
+/// Lists and routes unlinked by the writer, dropped after a grace period (see [`crate::list`]).
+#[derive(Default)]
+pub(crate) struct RetireBag {
+    pub(crate) lists: Vec<RetiredList>,
+    pub(crate) routes: Vec<Route>,
+}
+
+impl RetireBag {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.lists.is_empty() && self.routes.is_empty()
+    }
+}
+
+/// The writer state: everything behind the table's lock domain.
+pub(crate) struct TableState {
+    pub(crate) index: NetIndex,
+    pub(crate) journal: Journal<Change>,
+    pub(crate) route_ids: IdMap,
+    pub(crate) importers: Vec<Option<import::ImporterSlot>>,
+    pub(crate) importer_ids: IdMap,
+    pub(crate) retired: RetireBag,
+    pub(crate) pending: VecDeque<(u64, Pending)>,
+    pub(crate) corked: bool,
+    pub(crate) subs: Vec<Weak<crate::export::SubShared>>,
+    pub(crate) pushes: u64,
+    pub(crate) announced: u64,
+    pub(crate) settle: service::Settle,
+    pub(crate) prune: Option<service::PrunePass>,
+}
+
+/// Counters readable without the lock.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) routes: AtomicU64,
+    pub(crate) nets: AtomicU64,
+    pub(crate) changes: AtomicU64,
+    pub(crate) pushed: AtomicU64,
+}
+
+/// Table statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TableStats {
+    /// Nets with at least one route.
+    pub nets: u64,
+    /// Routes stored.
+    pub routes: u64,
+    /// Changes (route added, replaced or removed) since creation.
+    pub changes: u64,
+    /// Journal items pushed since creation (changes made while someone subscribed).
+    pub pushed: u64,
+}
+
+pub(crate) struct TableInner {
+    pub(crate) name: Arc<str>,
+    pub(crate) config: TableConfig,
+    pub(crate) state: Domain<Rtable, TableState>,
+    pub(crate) nets: ChunkDir<ListHeader>,
+    pub(crate) counters: Counters,
+    pub(crate) service: Loop,
+    pub(crate) cork: Arc<Cork>,
+    pub(crate) clock: Clock,
+    pub(crate) ev_kick: Event,
+    pub(crate) ev_prune: Event,
+    pub(crate) settle_timer: OnceLock<TimerKey>,
+    pub(crate) kick_pending: AtomicBool,
+}
+
+impl Drop for TableInner {
+    fn drop(&mut self) {
+        // Nothing can read the lists any more: every reader borrows or holds the table.
+        for id in 0..self.nets.len() {
+            if let Some(slot) = self.nets.get(id) {
+                if let Some(p) = NonNull::new(slot.load(Ordering::Acquire)) {
+                    // SAFETY: the slot's list owns its routes and no reader is left.
+                    unsafe { list::free_drop_routes(p) };
+                }
+            }
+        }
+        self.service.stop(Callback::new(Event::new("table gone", || {}), EventList::new("table gone")));
+    }
+}
+
+/// A routing table. Cheap to clone (an `Arc`).
+///
+/// Writers are [`ImportHandle`]s; readers use [`best`](Self::best), [`routes`](Self::routes),
+/// [`route_for`](Self::route_for) (these take the table lock briefly for the net index),
+/// [`walk`](Self::walk) (lock-free) and export subscriptions ([`subscribe`](Self::subscribe)).
+#[derive(Clone)]
+pub struct Table(pub(crate) Arc<TableInner>);
+
+impl fmt::Debug for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Table").field("name", &self.0.name).field("stats", &self.stats()).finish()
+    }
+}
+
+impl Table {
+    /// A new table whose service loop (level `service`) runs in `group`.
+    ///
+    /// Enters the new service loop once to create its settle timer, so call it from a context that may
+    /// lock a `service` domain (not from inside a table or a later level).
+    pub fn new(config: TableConfig, group: &ThreadGroup) -> Table {
+        let name: Arc<str> = config.name.as_str().into();
+        let service = Loop::new(format!("table {name}"), LevelId::Service, group);
+        let cork = config.cork.clone().unwrap_or_else(|| Cork::global().clone());
+        let inner = Arc::new_cyclic(|weak: &Weak<TableInner>| {
+            let ev_kick = service::event(weak, "table kick", service::kick);
+            let ev_cleanup = service::event(weak, "table cleanup", service::cleanup_event);
+            let ev_prune = service::event(weak, "table prune", service::prune_event);
+            let mut journal = Journal::new("table journal", config.journal_block.max(1));
+            journal.set_cleanup_callback(Callback::new(ev_cleanup.clone(), service.events().clone()));
+            let state = TableState {
+                index: NetIndex::new(),
+                journal,
+                route_ids: IdMap::new(),
+                importers: Vec::new(),
+                importer_ids: IdMap::new(),
+                retired: RetireBag::default(),
+                pending: VecDeque::new(),
+                corked: false,
+                subs: Vec::new(),
+                pushes: 0,
+                announced: 0,
+                settle: service::Settle::default(),
+                prune: None,
+            };
+            TableInner {
+                name: name.clone(),
+                state: Domain::new(format!("table {name}"), state),
+                nets: ChunkDir::new(),
+                counters: Counters::default(),
+                clock: group.clock().clone(),
+                service: service.clone(),
+                cork,
+                ev_kick,
+                ev_prune,
+                settle_timer: OnceLock::new(),
+                kick_pending: AtomicBool::new(false),
+                config,
+            }
+        });
+        {
+            // ENTER: once at creation, to create the settle timer (timers are created inside their loop).
+            let mut g = service.enter();
+            let weak = Arc::downgrade(&inner);
+            let key = g.timer("table settle", move |g, _| {
+                if let Some(t) = weak.upgrade() {
+                    service::settle_fired(&t, g);
+                }
+            });
+            let _ = inner.settle_timer.set(key);
+        }
+        Table(inner)
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The net type.
+    pub fn net_type(&self) -> NetType {
+        self.0.config.net_type
+    }
+
+    /// The service loop (prune, cleanup, announcements).
+    pub fn service_loop(&self) -> &Loop {
+        &self.0.service
+    }
+
+    /// The cork group this table corks.
+    pub fn cork(&self) -> &Arc<Cork> {
+        &self.0.cork
+    }
+
+    /// Counters (lock-free, each exact, not a consistent snapshot of all).
+    pub fn stats(&self) -> TableStats {
+        let c = &self.0.counters;
+        TableStats {
+            nets: c.nets.load(Ordering::Relaxed),
+            routes: c.routes.load(Ordering::Relaxed),
+            changes: c.changes.load(Ordering::Relaxed),
+            pushed: c.pushed.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Journal items not yet freed (the cork measure).
+    pub fn journal_len(&self) -> u64 {
+        self.0.state.lock().journal.len()
+    }
+
+    /// Whether this table currently corks its group.
+    pub fn is_corked(&self) -> bool {
+        self.0.state.lock().corked
+    }
+
+    /// Route ids in use (stored routes plus removed ones some recipient has not passed).
+    pub fn route_ids_in_use(&self) -> usize {
+        self.0.state.lock().route_ids.len()
+    }
+
+    /// Nets indexed (with routes, or empty and not yet passed by every recipient).
+    pub fn indexed_nets(&self) -> usize {
+        self.0.state.lock().index.len()
+    }
+
+    /// Approximate heap bytes of the table's own structures (index, slot chunks), not counting route lists
+    /// and attributes.
+    pub fn index_heap_bytes(&self) -> usize {
+        self.0.state.lock().index.heap_bytes() + self.0.nets.heap_bytes()
+    }
+
+    /// The id of `net`, if indexed. Takes the table lock.
+    pub fn lookup(&self, net: &Net) -> Option<NetId> {
+        self.0.state.lock().index.get(net)
+    }
+
+    /// Read the list of `id` inside a read section and pass it to `f` (`None`: no routes).
+    pub fn with_net<R>(&self, id: NetId, f: impl FnOnce(Option<ListRef<'_>>) -> R) -> R {
+        let _g = birdrcu::read();
+        f(self.0.load(id))
+    }
+
+    /// The best route of `net` (a clone). Takes the table lock for the index, reads without it.
+    pub fn best(&self, net: &Net) -> Option<Route> {
+        let id = self.lookup(net)?;
+        self.with_net(id, |l| l.and_then(|l| if l.net() == *net { l.best().cloned() } else { None }))
+    }
+
+    /// Every route of `net`, best first (clones).
+    pub fn routes(&self, net: &Net) -> Vec<Route> {
+        let Some(id) = self.lookup(net) else { return Vec::new() };
+        self.with_net(id, |l| l.filter(|l| l.net() == *net).map(|l| l.routes().to_vec()).unwrap_or_default())
+    }
+
+    /// `show route for <addr>`: the longest net containing `addr` that has a route, with its routes.
+    /// One hash probe per prefix length present, under the table lock.
+    pub fn route_for(&self, addr: IpAddr) -> Option<(Net, Vec<Route>)> {
+        let st = self.0.state.lock();
+        let _g = birdrcu::read();
+        let found = st.index.covering(addr).find_map(|(net, id)| {
+            let l = self.0.load(id)?;
+            (!l.routes().is_empty()).then(|| (net, l.routes().to_vec()))
+        });
+        found
+    }
+
+    /// Walk every net with routes, in net-id order, without locks. `f` sees each net's list as one
+    /// consistent snapshot; the walk as a whole is not a snapshot (use an export subscription for exact
+    /// tracking). The read section is renewed every 1024 nets, so a long walk does not hold back grace
+    /// periods.
+    pub fn walk(&self, mut f: impl FnMut(NetId, ListRef<'_>) -> ControlFlow<()>) {
+        let mut id = 0;
+        while id < self.0.nets.len() {
+            let _g = birdrcu::read();
+            let end = (id + 1024).min(self.0.nets.len());
+            while id < end {
+                if let Some(l) = self.0.load(NetId(id)) {
+                    if !l.routes().is_empty() && f(NetId(id), l).is_break() {
+                        return;
+                    }
+                }
+                id += 1;
+            }
+        }
+    }
+
+    /// Make the service loop announce and clean up now (tests and shutdown).
+    pub fn flush_announcements(&self) {
+        let mut st = self.0.state.lock();
+        service::announce(&self.0, &mut st);
+        service::cleanup(&self.0, &mut st);
+    }
+}
+
+impl TableInner {
+    /// The list of `id`, if any. The caller must be in a read section (or hold the table lock) for `'a`.
+    pub(crate) fn load(&self, id: NetId) -> Option<ListRef<'_>> {
+        let p = NonNull::new(self.nets.get(id.0)?.load(Ordering::Acquire))?;
+        // SAFETY: a list reachable from a slot is freed only after a grace period that starts after it was
+        // unlinked; the caller's read section (or the writer's lock, under which nothing is unlinked by
+        // others) keeps it alive while borrowed.
+        Some(unsafe { ListRef::from_raw(p) })
+    }
+
+    pub(crate) fn now_secs(&self) -> u32 {
+        (self.clock.now().as_nanos() / 1_000_000_000) as u32
+    }
+
+    pub(crate) fn now(&self) -> Time {
+        self.clock.now()
+    }
+
+    /// Make sure the service loop looks at announcements and the retire bag soon (idempotent, cheap).
+    pub(crate) fn kick(&self) {
+        if !self.kick_pending.swap(true, Ordering::AcqRel) {
+            self.service.events().send(&self.ev_kick);
+        }
+    }
+}
