@@ -31,7 +31,7 @@ pub(crate) fn message(text: &str, pos: usize, err: &pest::error::Error<Rule>) ->
         }
         for t in att.expected_tokens() {
             let token = t.to_string();
-            if !token.is_empty() && token.chars().all(|c| c.is_ascii_punctuation()) {
+            if is_punct(&token) {
                 push(format!("'{token}'"));
             }
         }
@@ -49,11 +49,31 @@ pub(crate) fn message(text: &str, pos: usize, err: &pest::error::Error<Rule>) ->
 }
 
 /// The error offset relative to the parsed slice.
+///
+/// pest locates an error at the last *rule* it tried; a missing `;` is a
+/// literal, tracked only in the parse attempts, so the furthest attempt wins.
 pub(crate) fn error_pos(err: &pest::error::Error<Rule>) -> usize {
-    match err.location {
+    let at = match err.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
+    };
+    // Lookaheads (a keyword must not continue as a name) also move the
+    // furthest attempt; only an expected literal there makes it the error.
+    match err.parse_attempts() {
+        Some(a) if a.max_position > at && a.expected_tokens().iter().any(|t| is_punct(&t.to_string())) => {
+            a.max_position
+        }
+        _ => at,
     }
+}
+
+fn is_punct(token: &str) -> bool {
+    // Comment starts are attempted wherever whitespace may be.
+    !token.is_empty()
+        && token != "#"
+        && token != "/*"
+        && token != "_"
+        && token.chars().all(|c| c.is_ascii_punctuation())
 }
 
 fn describe_rule(r: Rule) -> String {
@@ -83,6 +103,15 @@ fn describe_rule(r: Rule) -> String {
         | Rule::postfix => "expression",
         Rule::logic_op | Rule::cmp_op | Rule::add_op | Rule::mul_op => "operator",
         Rule::EOI => "end of input",
+        Rule::device_proto
+        | Rule::direct_proto
+        | Rule::kernel_proto
+        | Rule::static_proto
+        | Rule::pipe_proto
+        | Rule::bgp_proto => "protocol option",
+        Rule::channel_body | Rule::bgp_channel_body => "channel option",
+        Rule::table_opts | Rule::table_opt => "table option",
+        Rule::cmd_block => "statement",
         _ => "",
     }
     .to_string()
