@@ -1,7 +1,8 @@
 //! Every reference configuration parses, with its key fields checked.
 
 use birdconf::ast::{
-    FilterSpec, Hops, LimitAction, NextHopMode, PeerAs, ProtoKind, ProtoSpecific, StaticDest, TimeFormat, Value,
+    FilterSpec, Hops, LimitAction, NextHopMode, PeerAs, ProtoKind, ProtoSpecific, StaticDest, TimeFormat,
+    Value,
 };
 use birdconf::{parse_file, parse_source, Config, MemSource};
 use birdnet::NetType;
@@ -118,8 +119,17 @@ fn bird_a_and_v3() {
         assert_eq!(
             names(&c),
             [
-                "device1", "direct1", "kernel4", "kernel6", "static4", "static6", "p_lg4", "peer_b4", "peer_b6",
-                "dead_peer", "off_peer"
+                "device1",
+                "direct1",
+                "kernel4",
+                "kernel6",
+                "static4",
+                "static6",
+                "p_lg4",
+                "peer_b4",
+                "peer_b6",
+                "dead_peer",
+                "off_peer"
             ],
             "{f}"
         );
