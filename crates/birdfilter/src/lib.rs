@@ -1,0 +1,1 @@
+//! BIRD filter language (being written).
