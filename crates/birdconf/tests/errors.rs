@@ -1,5 +1,7 @@
 //! Errors, with the exact `file:line:col message` BIRD prints.
 
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
 use birdconf::{parse_file, parse_source, parse_str, MemSource};
 
 fn err(text: &str) -> String {

@@ -1,5 +1,7 @@
 //! Every reference configuration parses, with its key fields checked.
 
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
 use birdconf::ast::{
     FilterSpec, Hops, LimitAction, NextHopMode, PeerAs, ProtoKind, ProtoSpecific, StaticDest, TimeFormat,
     Value,
@@ -176,6 +178,10 @@ fn bird_b() {
     assert_eq!(c.protocol("static2").unwrap().kind, ProtoKind::Static);
 }
 
+type Vars = Vec<(String, String)>;
+type Subst<'a> = dyn Fn(&str, &[(String, String)]) -> String + 'a;
+type Items<'a> = dyn Fn(&str) -> Vec<Vars> + 'a;
+
 /// Renders the rsbench template the way its README describes.
 fn render_bench(threads: &str, feeders: usize, routes: usize) -> String {
     let text = std::fs::read_to_string(data("bench-template.conf")).unwrap();
@@ -220,8 +226,8 @@ fn render_bench(threads: &str, feeders: usize, routes: usize) -> String {
         lines: &[&str],
         extra: &[(String, String)],
         out: &mut String,
-        subst: &dyn Fn(&str, &[(String, String)]) -> String,
-        items: &dyn Fn(&str) -> Vec<Vec<(String, String)>>,
+        subst: &Subst<'_>,
+        items: &Items<'_>,
         threads: &str,
     ) {
         let mut i = 0;

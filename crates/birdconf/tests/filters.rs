@@ -1,5 +1,7 @@
 //! Filter-language syntax: precedence, literals, statements, entry points.
 
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
 use birdconf::ast::{Expr, ExprKind, MaskItem, SetItem, StmtKind, Value};
 use birdconf::{parse_filter_block, parse_filter_expr, parse_filter_expr_in, parse_str};
 

@@ -23,7 +23,7 @@ impl Ctx<'_> {
 
     fn u16_opt(&mut self, p: &Pair<'_>, item: &Pair<'_>, what: &str) -> Res<u16> {
         let v = self.cexpr(p)?;
-        u16::try_from(v).or_else(|_| Err(self.end_loc(item).error(format!("{what} out of range (0-65535)"))))
+        u16::try_from(v).map_err(|_| self.end_loc(item).error(format!("{what} out of range (0-65535)")))
     }
 
     fn hold_time(&mut self, p: &Pair<'_>, item: &Pair<'_>, what: &str) -> Res<u32> {

@@ -162,9 +162,8 @@ impl Ctx<'_> {
                 if let Some(e) = crate::ast::EnumConst::lookup(&n) {
                     return Ok(Value::Enum(e));
                 }
-                match self.lookup(p, "constant")? {
-                    _ => self.err(p, "Constant expression required"),
-                }
+                self.lookup(p, "constant")?;
+                self.err(p, "Constant expression required")
             }
             _ => self.const_expr_pair(p),
         }

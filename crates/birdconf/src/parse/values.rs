@@ -45,8 +45,7 @@ impl Ctx<'_> {
     /// A `u16` option value, checked like BIRD's `check_u16`.
     pub(crate) fn cexpr_u16(&mut self, p: &Pair<'_>, item: &Pair<'_>) -> Res<u16> {
         let v = self.cexpr(p)?;
-        u16::try_from(v)
-            .or_else(|_| Err(self.end_loc(item).error(format!("Value {v} out of range (0-65535)"))))
+        u16::try_from(v).map_err(|_| self.end_loc(item).error(format!("Value {v} out of range (0-65535)")))
     }
 
     /// A time: a constant number with an optional unit; seconds by default.
