@@ -1,0 +1,2 @@
+//! birdd (being written).
+fn main() {}
