@@ -1,0 +1,1 @@
+//! BGP for birdd (being written).
