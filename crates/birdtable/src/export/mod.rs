@@ -17,10 +17,10 @@
 //! # Exactness: the seen map
 //!
 //! The subscription registers at the journal's tail (position `p`) under the table lock and feeds by
-//! walking net ids. Feeding net `n` loads its list `L` and, if `L.seq ≥ position`, records
-//! `seen[n] = (L.seq, feed generation)`: `L` reflects every item for `n` up to `L.seq`. The writer stores
-//! a list *before* pushing its item, so an item read from the journal is always covered by any list loaded
-//! after it. For a journal item `s` of net `n`:
+//! walking net ids. Feeding net `n` loads its list `L` and records `seen[n] = (L.seq, feed generation)`
+//! (the walk skips lists older than the position: they cover nothing pending). `L` reflects every item
+//! for `n` up to `L.seq`. The writer stores a list *before* pushing its item, so an item read from the
+//! journal is always covered by any list loaded after it. For a journal item `s` of net `n`:
 //!
 //! 1. outside the subscription's prefilter: skip;
 //! 2. a (re)feed is running, `n` is in its scope and neither walked nor fed in this generation: feed `n`
@@ -407,7 +407,7 @@ impl ExportSub {
                     }
                     Act::Feed => {
                         let gen = self.gen;
-                        if let Some(e) = self.feed_net(id, gen, None) {
+                        if let Some(e) = self.feed_net(id, gen, None, true) {
                             return Some(e);
                         }
                         continue;
@@ -458,7 +458,7 @@ impl ExportSub {
                     return None;
                 }
                 let scope = self.feed.as_ref().map(|f| f.scope.clone());
-                self.feed_net(id, gen, scope.as_ref())
+                self.feed_net(id, gen, scope.as_ref(), false)
             }
             Some(None) => None,
             None => {
@@ -475,7 +475,11 @@ impl ExportSub {
 
     /// Feed net `id`: load its list, record it in the seen map, return it mode-filtered. `None` if the slot
     /// is empty or the net is outside the prefilter (or `scope`).
-    fn feed_net(&mut self, id: NetId, gen: u32, scope: Option<&Prefilter>) -> Option<Export> {
+    ///
+    /// A walk feed is recorded only when its list is newer than the position (older ones cover nothing
+    /// the journal still holds, and the cursor tells the walk it was done). An out-of-walk feed (expedited
+    /// or merged) is always recorded: the walk must know this generation already fed the net.
+    fn feed_net(&mut self, id: NetId, gen: u32, scope: Option<&Prefilter>, always: bool) -> Option<Export> {
         let pos = self.rec.as_ref().map_or(0, |r| r.position().0);
         let _g = birdrcu::read();
         let l: ListRef<'_> = self.table.0.load(id)?;
@@ -484,7 +488,7 @@ impl ExportSub {
             return None;
         }
         let seq = l.seq();
-        if seq >= pos {
+        if always || seq >= pos {
             self.seen.record(id, seq, gen);
         }
         let routes = match self.mode {

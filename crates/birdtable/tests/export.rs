@@ -1,0 +1,388 @@
+//! Exports: modes, feeds, refeeds, stop and recovery, and the feed/update collision regressions of
+//! ARCHITECTURE.md §13 (e6c699d29, 83d366e9b, 8e99b5176, 63c08fc65, 127107e67).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use birdevent::{Callback, Event};
+use birdloop::{Loop, ThreadGroup};
+use birdnet::{Net, NetType};
+use birdrcu::LevelId;
+use birdtable::{
+    Export, ExportMode, ExportRequest, ExportState, ExportSub, ImportHandle, Prefilter, Route, RouteSrc,
+    Source, Table, TableConfig,
+};
+use common::*;
+
+fn setup(name: &str) -> (ThreadGroup, Table, ImportHandle, Vec<RouteSrc>) {
+    let g = det_group(name);
+    let mut cfg = TableConfig::new(name, NetType::Ipv4);
+    cfg.settle_min = Duration::ZERO;
+    let t = Table::new(cfg, &g);
+    let imp = t.add_importer("imp");
+    let s = Source::new("s", metric_class());
+    let srcs = (0..4).map(|i| RouteSrc::new(&s, i)).collect();
+    (g, t, imp, srcs)
+}
+
+fn n(i: u32) -> Net {
+    Net::new_masked(std::net::Ipv4Addr::from(0x0a00_0000 + (i << 8)).into(), 24).unwrap()
+}
+
+fn sub(t: &Table, mode: ExportMode, prefilter: Prefilter) -> ExportSub {
+    let (cb, _) = counting_callback("sub");
+    t.subscribe(ExportRequest { mode, prefilter, callback: cb })
+}
+
+/// Read at most `k` exports into the view.
+fn step(s: &mut ExportSub, v: &mut View, k: usize) -> Vec<Export> {
+    let mut out = Vec::new();
+    for _ in 0..k {
+        let Some(e) = s.next() else { break };
+        v.apply(&e).unwrap_or_else(|err| panic!("{err}"));
+        out.push(e);
+    }
+    out
+}
+
+fn drain(s: &mut ExportSub, v: &mut View) -> Vec<Export> {
+    step(s, v, usize::MAX)
+}
+
+fn check(t: &Table, v: &View) {
+    assert_eq!(v.ids(), expected_ids(t, v.mode), "view of a {:?} subscriber differs from the table", v.mode);
+}
+
+#[test]
+fn best_all_merged_feed_then_updates() {
+    let (g, t, imp, s) = setup("modes");
+    for i in 0..50 {
+        imp.import(n(i), Route::new(s[0].clone(), attrs(i % 3), 100));
+        imp.import(n(i), Route::new(s[1].clone(), attrs(1), 100));
+    }
+    let mut subs: Vec<(ExportSub, View)> = [ExportMode::Best, ExportMode::All, ExportMode::Merged]
+        .into_iter()
+        .map(|m| (sub(&t, m, Prefilter::All), View::new(m)))
+        .collect();
+    for (s, v) in &mut subs {
+        let got = drain(s, v);
+        assert!(matches!(got.last(), Some(Export::Fed)));
+        assert_eq!(s.state(), ExportState::Ready);
+        check(&t, v);
+    }
+    // ECMP: metric 1 on both sources for every third net.
+    assert_eq!(subs[2].1.nets.values().filter(|r| r.len() == 2).count(), 17);
+    for i in 0..50 {
+        if i % 2 == 0 {
+            imp.withdraw(n(i), &s[0]);
+        } else {
+            imp.import(n(i), Route::new(s[2].clone(), attrs(0), 100));
+        }
+    }
+    g.run_until_idle();
+    for (s, v) in &mut subs {
+        let got = drain(s, v);
+        assert!(got.iter().all(|e| !matches!(e, Export::Fed)));
+        check(&t, v);
+    }
+    assert!(subs[0].1.updates > 0);
+    assert_eq!(subs[1].1.updates, 50);
+}
+
+#[test]
+fn settle_timer_announces_after_quiet_period() {
+    let g = det_group("settle");
+    let mut cfg = TableConfig::new("settle", NetType::Ipv4);
+    cfg.settle_min = Duration::from_millis(10);
+    cfg.settle_max = Duration::from_millis(50);
+    let t = Table::new(cfg, &g);
+    let imp = t.add_importer("imp");
+    let src = RouteSrc::new(&Source::new("s", metric_class()), 0);
+    let (cb, hits) = counting_callback("sub");
+    let mut s = t.subscribe(ExportRequest {
+        mode: ExportMode::Best,
+        prefilter: Prefilter::All,
+        callback: cb.clone(),
+    });
+    let mut v = View::new(ExportMode::Best);
+    drain(&mut s, &mut v);
+    run_list(&cb);
+    let base = hits.load(Ordering::Relaxed);
+    imp.import(n(1), Route::new(src.clone(), attrs(1), 100));
+    g.run_until_idle();
+    g.advance(Duration::from_millis(5));
+    run_list(&cb);
+    assert_eq!(hits.load(Ordering::Relaxed), base, "not announced before settle_min");
+    // Keep pushing every 5 ms: announcement waits, but not beyond settle_max.
+    for i in 2..30 {
+        imp.import(n(i), Route::new(src.clone(), attrs(1), 100));
+        g.advance(Duration::from_millis(5));
+        run_list(&cb);
+        if hits.load(Ordering::Relaxed) > base {
+            assert!(i >= 9, "announced after {} ms, before settle_max", i * 5);
+            break;
+        }
+    }
+    assert!(hits.load(Ordering::Relaxed) > base, "settle_max bounds the wait");
+    drain(&mut s, &mut v);
+    check(&t, &v);
+}
+
+/// e6c699d29 / 83d366e9b: an update for a net the feed already covered must not be exported again
+/// (it was: duplicate withdrawals underflowed export-limit counters).
+#[test]
+fn update_covered_by_feed_is_not_duplicated() {
+    let (_g, t, imp, s) = setup("covered");
+    for i in 0..10 {
+        imp.import(n(i), Route::new(s[0].clone(), attrs(5), 100));
+    }
+    let mut x = sub(&t, ExportMode::All, Prefilter::All);
+    let mut v = View::new(ExportMode::All);
+    // Changes pushed after registration and before the walk reaches the nets.
+    imp.withdraw(n(8), &s[0]);
+    imp.import(n(9), Route::new(s[1].clone(), attrs(1), 100));
+    // Journal first: both items hit nets not walked yet, so they are fed at once (expedited). Then the
+    // walk feeds net 0; change net 3 (not walked yet) and net 0 (walked with an older list).
+    let got = step(&mut x, &mut v, 3);
+    let fed: Vec<Net> = got
+        .iter()
+        .filter_map(|e| match e {
+            Export::Feed { net, .. } => Some(*net),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fed, [n(8), n(9), n(0)]);
+    imp.import(n(0), Route::new(s[2].clone(), attrs(1), 100));
+    imp.import(n(3), Route::new(s[2].clone(), attrs(1), 100));
+    let got = drain(&mut x, &mut v);
+    // Net 8's withdrawal and net 9's addition are seen by feeds (expedited), not as updates after them.
+    let updates: Vec<Net> = got
+        .iter()
+        .filter_map(|e| match e {
+            Export::Update { net, .. } => Some(*net),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(updates, [n(0)], "only net 0 changed after it was fed");
+    let feeds_of = |k: Net| got.iter().filter(|e| matches!(e, Export::Feed { net, .. } if *net == k)).count();
+    assert_eq!(feeds_of(n(3)), 1, "net 3 fed once (expedited), not again by the walk");
+    assert_eq!(feeds_of(n(8)), 0, "the emptied net was fed (as empty) once, above, not again");
+    assert_eq!(x.stats().expedited, 3);
+    check(&t, &v);
+    // Nothing more, and the seen map is gone once the position passed it.
+    assert!(x.next().is_none());
+    assert_eq!(x.seen_entries(), 0);
+}
+
+/// 8e99b5176 and friends: refeeds with pending journal items must neither duplicate nor lose them,
+/// including withdrawals of nets that are empty by the time the refeed reads them.
+#[test]
+fn refeed_with_pending_items_stays_exact() {
+    let (_g, t, imp, s) = setup("refeed");
+    for i in 0..20 {
+        imp.import(n(i), Route::new(s[0].clone(), attrs(5), 100));
+    }
+    for mode in [ExportMode::Best, ExportMode::All, ExportMode::Merged] {
+        let mut x = sub(&t, mode, Prefilter::All);
+        let mut v = View::new(mode);
+        drain(&mut x, &mut v);
+        // Items the subscriber has not read yet...
+        imp.withdraw(n(2), &s[0]);
+        imp.import(n(4), Route::new(s[1].clone(), attrs(1), 100));
+        imp.import(n(15), Route::new(s[0].clone(), attrs(2), 100));
+        // ... then a full refeed, and a subnet refeed queued behind it.
+        x.refeed(Prefilter::All).unwrap();
+        assert_eq!(x.state(), ExportState::Feeding);
+        x.refeed(Prefilter::Subnet(net("10.0.0.0/20"))).unwrap();
+        step(&mut x, &mut v, 3);
+        imp.withdraw(n(4), &s[0]);
+        imp.import(n(19), Route::new(s[1].clone(), attrs(0), 90));
+        let got = drain(&mut x, &mut v);
+        assert_eq!(got.iter().filter(|e| matches!(e, Export::Fed)).count(), 2, "{mode:?}");
+        assert_eq!(x.state(), ExportState::Ready);
+        check(&t, &v);
+        // Single-net refeed of a net that changes meanwhile.
+        x.refeed(Prefilter::Net(n(7))).unwrap();
+        imp.import(n(7), Route::new(s[3].clone(), attrs(0), 100));
+        drain(&mut x, &mut v);
+        check(&t, &v);
+        // Restore for the next mode.
+        imp.import(n(2), Route::new(s[0].clone(), attrs(5), 100));
+        imp.import(n(4), Route::new(s[0].clone(), attrs(5), 100));
+        for i in [4, 7, 19] {
+            imp.withdraw(n(i), &s[1]);
+            imp.withdraw(n(i), &s[3]);
+        }
+        imp.import(n(15), Route::new(s[0].clone(), attrs(5), 100));
+    }
+}
+
+#[test]
+fn refeed_of_stopped_subscription_is_rejected() {
+    let (_g, t, _imp, _s) = setup("illegal");
+    let mut x = sub(&t, ExportMode::Best, Prefilter::All);
+    let mut v = View::new(ExportMode::Best);
+    drain(&mut x, &mut v);
+    t.stop_exports();
+    assert!(matches!(x.next(), Some(Export::Stop)));
+    assert_eq!(x.state(), ExportState::Stop);
+    assert!(x.next().is_none());
+    let e = x.refeed(Prefilter::All).unwrap_err();
+    assert_eq!((e.from, e.to), (ExportState::Stop, ExportState::Feeding));
+}
+
+#[test]
+fn stopped_exports_recover_by_resubscribing() {
+    let (_g, t, imp, s) = setup("stop");
+    for i in 0..30 {
+        imp.import(n(i), Route::new(s[0].clone(), attrs(5), 100));
+    }
+    let mut x = sub(&t, ExportMode::All, Prefilter::All);
+    let mut v = View::new(ExportMode::All);
+    step(&mut x, &mut v, 10);
+    imp.withdraw(n(25), &s[0]);
+    t.stop_exports();
+    imp.withdraw(n(26), &s[0]);
+    let got = drain(&mut x, &mut v);
+    assert!(matches!(got.last(), Some(Export::Stop)));
+    assert_eq!(t.subscriptions(), 0, "the stopped recipient is unregistered");
+    drop(x);
+    let mut x = sub(&t, ExportMode::All, Prefilter::All);
+    let mut v = View::new(ExportMode::All);
+    imp.withdraw(n(27), &s[0]);
+    drain(&mut x, &mut v);
+    check(&t, &v);
+    assert_eq!(v.nets.len(), 27);
+}
+
+#[test]
+fn prefilters_restrict_feeds_and_updates() {
+    let (_g, t, imp, s) = setup("prefilter");
+    for i in 0..40 {
+        imp.import(n(i), Route::new(s[0].clone(), attrs(5), 100));
+    }
+    let mut x = sub(&t, ExportMode::Best, Prefilter::Subnet(net("10.0.16.0/20")));
+    let mut v = View::new(ExportMode::Best);
+    drain(&mut x, &mut v);
+    assert_eq!(v.nets.len(), 16);
+    imp.import(n(1), Route::new(s[1].clone(), attrs(1), 100));
+    imp.import(n(17), Route::new(s[1].clone(), attrs(1), 100));
+    let got = drain(&mut x, &mut v);
+    assert_eq!(got.len(), 1);
+    let mut y = sub(&t, ExportMode::All, Prefilter::Net(n(3)));
+    let mut w = View::new(ExportMode::All);
+    let got = drain(&mut y, &mut w);
+    assert_eq!(got.len(), 2, "one feed and Fed: {got:?}");
+    let mut z = sub(&t, ExportMode::All, Prefilter::Net(net("192.0.2.0/24")));
+    let mut u = View::new(ExportMode::All);
+    assert!(matches!(drain(&mut z, &mut u)[..], [Export::Fed]));
+    imp.import(net("192.0.2.0/24"), Route::new(s[0].clone(), attrs(5), 100));
+    assert_eq!(drain(&mut z, &mut u).len(), 1);
+    assert_eq!(u.nets.len(), 1);
+}
+
+/// 63c08fc65 (leaked route ids): ids of replaced routes come back once every recipient passed them, and
+/// emptied nets leave the index.
+#[test]
+fn ids_and_nets_are_released_after_every_recipient_passed() {
+    let (g, t, imp, s) = setup("ids");
+    let mut x = sub(&t, ExportMode::All, Prefilter::All);
+    let mut v = View::new(ExportMode::All);
+    drain(&mut x, &mut v);
+    for round in 0..5 {
+        for i in 0..100 {
+            imp.import(n(i), Route::new(s[0].clone(), attrs(round), 100));
+        }
+    }
+    for i in 50..100 {
+        imp.withdraw(n(i), &s[0]);
+    }
+    g.run_until_idle();
+    assert!(t.route_ids_in_use() > 100, "the recipient holds them");
+    assert_eq!(t.indexed_nets(), 100);
+    drain(&mut x, &mut v);
+    g.run_until_idle();
+    assert_eq!(t.route_ids_in_use(), 50);
+    assert_eq!(t.indexed_nets(), 50);
+    assert_eq!(t.journal_len(), 0);
+    check(&t, &v);
+    // Net ids are reused, and a subscriber sees the new nets correctly.
+    imp.import(net("192.0.2.0/24"), Route::new(s[0].clone(), attrs(1), 100));
+    assert_eq!(t.lookup(&net("192.0.2.0/24")).unwrap().0, 50);
+    drain(&mut x, &mut v);
+    check(&t, &v);
+}
+
+/// 127107e67: a feed must never wait for writer progress. Writer and reader loops share one thread
+/// (deterministic group); the writer re-queues itself for ever and the feed must still finish.
+#[test]
+fn feed_finishes_while_writer_on_same_thread_never_stops() {
+    let g = det_group("livelock");
+    let t = Table::new(TableConfig::new("livelock", NetType::Ipv4), &g);
+    let imp = Arc::new(t.add_importer("w"));
+    let src = RouteSrc::new(&Source::new("s", metric_class()), 0);
+    for i in 0..2000 {
+        imp.import(n(i), Route::new(src.clone(), attrs(1), 100));
+    }
+    let writer = Loop::new("writer", LevelId::Proto, &g);
+    let reader = Loop::new("reader", LevelId::Proto, &g);
+    let stop = Arc::new(AtomicBool::new(false));
+    let k = Arc::new(AtomicUsize::new(0));
+    let wev = {
+        let (imp, src, stop, k, list) =
+            (imp.clone(), src.clone(), stop.clone(), k.clone(), writer.events().clone());
+        Arc::new_cyclic(|me: &std::sync::Weak<Event>| {
+            let me = me.clone();
+            Event::new("write", move || {
+                let i = k.fetch_add(1, Ordering::Relaxed);
+                imp.import(n(i as u32 % 2000), Route::new(src.clone(), attrs((i % 5) as u32), 100));
+                if !stop.load(Ordering::Relaxed) {
+                    list.send(&me.upgrade().unwrap());
+                }
+            })
+        })
+    };
+    writer.events().send(&wev);
+    let fed = Arc::new(AtomicBool::new(false));
+    let view = Arc::new(Mutex::new(View::new(ExportMode::Best)));
+    let slot: Arc<Mutex<Option<ExportSub>>> = Arc::new(Mutex::new(None));
+    let rev = {
+        let (slot, fed, view, stop, list) =
+            (slot.clone(), fed.clone(), view.clone(), stop.clone(), reader.events().clone());
+        Arc::new_cyclic(|me: &std::sync::Weak<Event>| {
+            let me = me.clone();
+            Event::new("read", move || {
+                let mut s = slot.lock().unwrap();
+                let Some(s) = s.as_mut() else { return };
+                // A small budget per run, as a real handler has; then yield to the scheduler.
+                for _ in 0..50 {
+                    match s.next() {
+                        Some(e) => {
+                            view.lock().unwrap().apply(&e).unwrap();
+                            if matches!(e, Export::Fed) {
+                                fed.store(true, Ordering::Relaxed);
+                                stop.store(true, Ordering::Relaxed);
+                            }
+                        }
+                        None => return,
+                    }
+                }
+                list.send(&me.upgrade().unwrap());
+            })
+        })
+    };
+    let cb = Callback::new((*rev).clone(), reader.events().clone());
+    *slot.lock().unwrap() =
+        Some(t.subscribe(ExportRequest { mode: ExportMode::Best, prefilter: Prefilter::All, callback: cb }));
+    assert!(g.run_until_idle_max(1_000_000), "feed must finish although the writer never yields for good");
+    assert!(fed.load(Ordering::Relaxed));
+    assert!(k.load(Ordering::Relaxed) > 10, "the writer ran meanwhile");
+    t.flush_announcements();
+    g.run_until_idle();
+    check(&t, &view.lock().unwrap());
+    drop(wev);
+}
