@@ -89,6 +89,18 @@ pub trait RouteFilter: Send + Sync {
 
     /// The name `show protocols all` prints (`ACCEPT`, `REJECT`, a filter name, `(unnamed)`).
     fn name(&self) -> &str;
+
+    /// Whether the filter rejects every route (`none`): a channel with such an export filter does not
+    /// subscribe to exports at all.
+    fn rejects_all(&self) -> bool {
+        false
+    }
+
+    /// Whether `other` behaves the same (reconfiguration keeps the channel's state when filters are the
+    /// same). The default compares names; the daemon compares filter code.
+    fn same_as(&self, other: &dyn RouteFilter) -> bool {
+        self.name() == other.name()
+    }
 }
 
 impl fmt::Debug for dyn RouteFilter {
@@ -120,6 +132,9 @@ impl RouteFilter for RejectAll {
     }
     fn name(&self) -> &str {
         "REJECT"
+    }
+    fn rejects_all(&self) -> bool {
+        true
     }
 }
 

@@ -1,0 +1,414 @@
+//! Channels: the connection of a protocol to a table, with filters, limits and statistics.
+//!
+//! A channel lives inside its protocol's loop. Its import side is a birdtable [`ImportHandle`]; its export
+//! side is an [`ExportSub`] whose callback is an event on the protocol's loop. Both run the channel's
+//! filters and limits and count what happened in the `show protocols all` statistics.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use birdnet::Net;
+use birdtable::route::FLAG_FILTERED;
+use birdtable::{ExportMode, ExportSub, ImportHandle, ImportResult, Route, RouteSrc, Table};
+
+use crate::filter::{accept_all, reject_all, FilterRoute, RouteFilter, Verdict};
+use crate::limit::{Limit, LimitDir, LimitOutcome, LimitState};
+use crate::published::{inc, ChannelCounters, ChannelInfo, LimitInfo};
+use crate::state::ChannelState;
+
+/// A channel's configuration (`ipv4 { table master4; import all; export filter f; import limit 10; }`).
+#[derive(Clone)]
+pub struct ChannelConfig {
+    /// Channel name (`ipv4`, `ipv6`, `pri`/`sec` inside a pipe).
+    pub name: String,
+    /// The table.
+    pub table: Table,
+    /// Preference of the routes this channel imports.
+    pub preference: u16,
+    /// Import filter.
+    pub import_filter: Arc<dyn RouteFilter>,
+    /// Export filter.
+    pub export_filter: Arc<dyn RouteFilter>,
+    /// `receive limit`.
+    pub receive_limit: Option<Limit>,
+    /// `import limit`.
+    pub import_limit: Option<Limit>,
+    /// `export limit`.
+    pub export_limit: Option<Limit>,
+    /// What the channel subscribes to; `None`: the protocol takes no exports. No subscription is made
+    /// when the export filter rejects everything either.
+    pub export_mode: Option<ExportMode>,
+    /// `import keep filtered`: keep rejected routes in the table, flagged as filtered.
+    pub keep_filtered: bool,
+}
+
+impl std::fmt::Debug for ChannelConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelConfig")
+            .field("name", &self.name)
+            .field("table", &self.table.name())
+            .field("preference", &self.preference)
+            .field("import_filter", &self.import_filter.name())
+            .field("export_filter", &self.export_filter.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChannelConfig {
+    /// A channel named `name` on `table`: preference `preference`, `import all`, `export none`, no
+    /// limits, best-route exports (when an export filter is set).
+    pub fn new(name: impl Into<String>, table: &Table, preference: u16) -> ChannelConfig {
+        ChannelConfig {
+            name: name.into(),
+            table: table.clone(),
+            preference,
+            import_filter: accept_all(),
+            export_filter: reject_all(),
+            receive_limit: None,
+            import_limit: None,
+            export_limit: None,
+            export_mode: Some(ExportMode::Best),
+            keep_filtered: false,
+        }
+    }
+
+    /// Whether the channel subscribes to its table's exports.
+    pub fn wants_exports(&self) -> bool {
+        self.export_mode.is_some() && !self.export_filter.rejects_all()
+    }
+}
+
+/// Key of an exported route: `(net, source id, path id)`, source parts zero in best/merged mode.
+type ExpKey = (Net, u64, u32);
+
+pub(crate) struct Channel {
+    pub(crate) cfg: ChannelConfig,
+    pub(crate) state: ChannelState,
+    pub(crate) importer: Option<ImportHandle>,
+    pub(crate) export: Option<ExportSub>,
+    /// What the protocol currently has from this channel (after the export filter).
+    pub(crate) exported: BTreeMap<ExpKey, Route>,
+    pub(crate) counters: Arc<ChannelCounters>,
+    pub(crate) rx_limit: Option<LimitState>,
+    pub(crate) in_limit: Option<LimitState>,
+    pub(crate) out_limit: Option<LimitState>,
+    pub(crate) peer_table: Option<String>,
+}
+
+/// What a channel asks of its protocol after an import or an export step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Trip {
+    None,
+    Down { restart: bool, dir: LimitDir },
+}
+
+impl Channel {
+    pub(crate) fn new(cfg: ChannelConfig) -> Channel {
+        let mut c = Channel {
+            state: ChannelState::Down,
+            importer: None,
+            export: None,
+            exported: BTreeMap::new(),
+            counters: Arc::new(ChannelCounters::default()),
+            rx_limit: None,
+            in_limit: None,
+            out_limit: None,
+            peer_table: None,
+            cfg,
+        };
+        c.apply_limits();
+        c
+    }
+
+    /// Take the limits of the (new) configuration, keeping the hit state of unchanged ones.
+    pub(crate) fn apply_limits(&mut self) {
+        fn upd(cur: &mut Option<LimitState>, want: Option<Limit>) {
+            match (cur.as_mut(), want) {
+                (Some(c), Some(w)) if c.limit == w => {}
+                (_, w) => *cur = w.map(LimitState::new),
+            }
+        }
+        upd(&mut self.rx_limit, self.cfg.receive_limit);
+        upd(&mut self.in_limit, self.cfg.import_limit);
+        upd(&mut self.out_limit, self.cfg.export_limit);
+    }
+
+    pub(crate) fn reset_limits(&mut self) {
+        for l in [&mut self.rx_limit, &mut self.in_limit, &mut self.out_limit].into_iter().flatten() {
+            l.reset();
+        }
+    }
+
+    pub(crate) fn info(&self) -> ChannelInfo {
+        ChannelInfo {
+            name: self.cfg.name.clone(),
+            state: self.state,
+            table: self.cfg.table.name().to_owned(),
+            peer_table: self.peer_table.clone(),
+            preference: self.cfg.preference,
+            input_filter: self.cfg.import_filter.name().to_owned(),
+            output_filter: self.cfg.export_filter.name().to_owned(),
+            receive_limit: self.rx_limit.as_ref().map(LimitInfo::from),
+            import_limit: self.in_limit.as_ref().map(LimitInfo::from),
+            export_limit: self.out_limit.as_ref().map(LimitInfo::from),
+            counters: self.counters.clone(),
+        }
+    }
+
+    /// Whether this channel's table holds a route of `src` for `net`: `Some(valid)`.
+    fn own_route(&self, net: &Net, src: &RouteSrc) -> Option<bool> {
+        let table = &self.cfg.table;
+        let id = table.lookup(net)?;
+        table.with_net(id, |l| {
+            let l = l?;
+            if l.net() != *net {
+                return None;
+            }
+            l.routes().iter().find(|r| r.src() == src).map(Route::is_valid)
+        })
+    }
+
+    /// Import (or withdraw, `route == None`) the route of `src` for `net`: receive limit, import filter,
+    /// import limit, then the table. Runs in the protocol's loop.
+    pub(crate) fn import(&mut self, proto: &str, net: Net, src: &RouteSrc, route: Option<Route>) -> Trip {
+        let Some(imp) = self.importer.as_ref() else { return Trip::None };
+        let c = &self.counters;
+        let Some(route) = route else {
+            inc(&c.import_withdraws.received);
+            let old = self.own_route(&net, src);
+            match imp.withdraw(net, src) {
+                ImportResult::Withdrawn => {
+                    inc(&c.import_withdraws.accepted);
+                    if old == Some(false) {
+                        c.filtered.fetch_sub(1, Ordering::Relaxed);
+                    } else {
+                        c.imported.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    let n = c.received_routes.fetch_sub(1, Ordering::Relaxed) - 1;
+                    let imported = c.imported.load(Ordering::Relaxed);
+                    if let Some(l) = self.rx_limit.as_mut() {
+                        l.count_changed(n);
+                    }
+                    if let Some(l) = self.in_limit.as_mut() {
+                        l.count_changed(imported);
+                    }
+                }
+                _ => inc(&c.import_withdraws.ignored),
+            }
+            return Trip::None;
+        };
+
+        inc(&c.import_updates.received);
+        let old = self.own_route(&net, src);
+        if old.is_none() {
+            if let Some(l) = self.rx_limit.as_mut() {
+                match l.check_new(proto, LimitDir::Receive, c.received_routes.load(Ordering::Relaxed)) {
+                    LimitOutcome::Pass => {}
+                    LimitOutcome::Drop => {
+                        inc(&c.import_updates.rx_limit);
+                        return Trip::None;
+                    }
+                    LimitOutcome::Down { restart } => {
+                        inc(&c.import_updates.rx_limit);
+                        return Trip::Down { restart, dir: LimitDir::Receive };
+                    }
+                }
+            }
+        }
+        let mut fr = FilterRoute::new(net, route.attrs(), route.pref(), proto);
+        let verdict = self.cfg.import_filter.run(&mut fr);
+        let pref = fr.pref;
+        let attrs = fr.is_modified().then(|| fr.into_attrs());
+        let route = match attrs {
+            Some(a) => Route::new(src.clone(), a, pref).with_generation(route.generation()),
+            None if pref != route.pref() => {
+                Route::new(src.clone(), route.attrs().clone(), pref).with_generation(route.generation())
+            }
+            None => route,
+        };
+        if verdict == Verdict::Reject {
+            inc(&c.import_updates.filtered);
+            if self.cfg.keep_filtered {
+                let res = imp.import(net, route.with_flags(FLAG_FILTERED));
+                self.count_import(res, old, false);
+            } else if old.is_some() {
+                if imp.withdraw(net, src) == ImportResult::Withdrawn {
+                    self.count_import(ImportResult::Withdrawn, old, false);
+                }
+            }
+            return Trip::None;
+        }
+        let mut trip = Trip::None;
+        if old != Some(true) {
+            if let Some(l) = self.in_limit.as_mut() {
+                match l.check_new(proto, LimitDir::Import, c.imported.load(Ordering::Relaxed)) {
+                    LimitOutcome::Pass => {}
+                    LimitOutcome::Drop => {
+                        inc(&c.import_updates.limit);
+                        return Trip::None;
+                    }
+                    LimitOutcome::Down { restart } => {
+                        inc(&c.import_updates.limit);
+                        trip = Trip::Down { restart, dir: LimitDir::Import };
+                    }
+                }
+                if trip != Trip::None {
+                    return trip;
+                }
+            }
+        }
+        let res = imp.import(net, route);
+        self.count_import(res, old, true);
+        trip
+    }
+
+    fn count_import(&mut self, res: ImportResult, old: Option<bool>, valid: bool) {
+        let c = &self.counters;
+        let dec = |valid: bool| {
+            if valid {
+                c.imported.fetch_sub(1, Ordering::Relaxed);
+            } else {
+                c.filtered.fetch_sub(1, Ordering::Relaxed);
+            }
+        };
+        let add = |valid: bool| {
+            if valid {
+                c.imported.fetch_add(1, Ordering::Relaxed);
+            } else {
+                c.filtered.fetch_add(1, Ordering::Relaxed);
+            }
+        };
+        match res {
+            ImportResult::Added => {
+                add(valid);
+                c.received_routes.fetch_add(1, Ordering::Relaxed);
+                if valid {
+                    inc(&c.import_updates.accepted);
+                }
+            }
+            ImportResult::Updated => {
+                if let Some(o) = old {
+                    dec(o);
+                }
+                add(valid);
+                if valid {
+                    inc(&c.import_updates.accepted);
+                }
+            }
+            ImportResult::Withdrawn => {
+                if let Some(o) = old {
+                    dec(o);
+                }
+                c.received_routes.fetch_sub(1, Ordering::Relaxed);
+            }
+            ImportResult::Refreshed | ImportResult::Ignored | ImportResult::NotFound => {
+                if valid {
+                    inc(&c.import_updates.ignored);
+                }
+            }
+        }
+    }
+
+    fn key(&self, net: Net, r: &Route) -> ExpKey {
+        match self.cfg.export_mode {
+            Some(ExportMode::All) => {
+                let (s, p) = r.src().key();
+                (net, s, p)
+            }
+            _ => (net, 0, 0),
+        }
+    }
+
+    /// The keys this channel exported for `net`.
+    pub(crate) fn exported_keys(&self, net: Net) -> Vec<ExpKey> {
+        self.exported.range((net, 0, 0)..=(net, u64::MAX, u32::MAX)).map(|(k, _)| *k).collect()
+    }
+
+    /// Offer `cand` for slot `key` (`None`: nothing there any more). Returns what the protocol must be
+    /// told, `(new, old)`, if anything changed, plus a limit trip.
+    pub(crate) fn offer(
+        &mut self,
+        proto: &str,
+        key: ExpKey,
+        cand: Option<Route>,
+        preexport: impl FnOnce(&Route) -> bool,
+    ) -> (Option<(Option<Route>, Option<Route>)>, Trip) {
+        let c = self.counters.clone();
+        let old_present = self.exported.contains_key(&key);
+        let mut trip = Trip::None;
+        let new = match cand {
+            None => {
+                if old_present {
+                    inc(&c.export_withdraws.received);
+                }
+                None
+            }
+            Some(r) => {
+                inc(&c.export_updates.received);
+                if !preexport(&r) {
+                    inc(&c.export_updates.rejected);
+                    None
+                } else {
+                    let mut fr = FilterRoute::new(key.0, r.attrs(), r.pref(), r.src().source().name());
+                    if self.cfg.export_filter.run(&mut fr) == Verdict::Reject {
+                        inc(&c.export_updates.filtered);
+                        None
+                    } else {
+                        let pref = fr.pref;
+                        let out = if fr.is_modified() || pref != r.pref() {
+                            let a = fr.into_attrs();
+                            Route::new(r.src().clone(), a, pref).with_generation(r.generation())
+                        } else {
+                            r
+                        };
+                        let pass = if old_present {
+                            true
+                        } else if let Some(l) = self.out_limit.as_mut() {
+                            match l.check_new(proto, LimitDir::Export, c.exported.load(Ordering::Relaxed)) {
+                                LimitOutcome::Pass => true,
+                                LimitOutcome::Drop => false,
+                                LimitOutcome::Down { restart } => {
+                                    trip = Trip::Down { restart, dir: LimitDir::Export };
+                                    false
+                                }
+                            }
+                        } else {
+                            true
+                        };
+                        if pass {
+                            inc(&c.export_updates.accepted);
+                            Some(out)
+                        } else {
+                            inc(&c.export_updates.limit);
+                            None
+                        }
+                    }
+                }
+            }
+        };
+        let change = match new {
+            None => self.exported.remove(&key).map(|old| {
+                inc(&c.export_withdraws.accepted);
+                let n = c.exported.fetch_sub(1, Ordering::Relaxed) - 1;
+                if let Some(l) = self.out_limit.as_mut() {
+                    l.count_changed(n);
+                }
+                (None, Some(old))
+            }),
+            Some(n) => {
+                let old = self.exported.insert(key, n.clone());
+                if old.is_none() {
+                    c.exported.fetch_add(1, Ordering::Relaxed);
+                }
+                Some((Some(n), old))
+            }
+        };
+        (change, trip)
+    }
+
+    /// The export key of a route of `net` for this channel.
+    pub(crate) fn key_of(&self, net: Net, r: &Route) -> ExpKey {
+        self.key(net, r)
+    }
+}

@@ -1,0 +1,72 @@
+#![allow(dead_code)]
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use birdevent::{Callback, Event, EventList};
+use birdloop::{Clock, ThreadGroup, Time};
+use birdnet::{Net, NetType};
+use birdproto::static_proto::{ConnectedIfaces, StaticConfig, StaticDest, StaticHop, StaticRoute};
+use birdproto::{ChannelConfig, ProtoConfig};
+use birdtable::attrs::Iface;
+use birdtable::{Table, TableConfig};
+
+pub fn group() -> ThreadGroup {
+    ThreadGroup::deterministic("test", Clock::virtual_at(Time::from_nanos(1_000_000_000))).unwrap()
+}
+
+pub fn table(g: &ThreadGroup, name: &str) -> Table {
+    Table::new(TableConfig::new(name, NetType::Ipv4), g)
+}
+
+pub fn net(s: &str) -> Net {
+    s.parse().unwrap()
+}
+
+pub fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+pub fn ifaces() -> Arc<ConnectedIfaces> {
+    Arc::new(ConnectedIfaces(vec![
+        (Iface::new("vethA", 2), vec![net("192.0.2.0/24")]),
+        (Iface::new("vethB", 3), vec!["2001:db8:1::/64".parse().unwrap()]),
+    ]))
+}
+
+pub fn static_routes(n: usize) -> Vec<StaticRoute> {
+    (0..n)
+        .map(|i| StaticRoute::new(net(&format!("10.{i}.0.0/16")), StaticDest::Via(vec![StaticHop::via(ip("192.0.2.254"))])))
+        .collect()
+}
+
+pub fn static_cfg(name: &str, t: &Table, routes: Vec<StaticRoute>) -> ProtoConfig {
+    let kind = Arc::new(StaticConfig { routes, resolver: ifaces() });
+    ProtoConfig::new(name, kind, vec![ChannelConfig::new("ipv4", t, 200)])
+}
+
+/// Run until idle, moving virtual time forward so settle timers fire.
+pub fn settle(g: &ThreadGroup) {
+    // The deterministic group does not run RCU-deferred drops by itself (the table retires routes through
+    // RCU, and a protocol's source is released only when the last of them is dropped): let a grace period
+    // pass and run them between steps, as worker threads do before they sleep.
+    for _ in 0..20 {
+        g.advance(Duration::from_millis(150));
+        birdrcu::synchronize();
+        birdrcu::flush();
+    }
+}
+
+pub fn counter_cb() -> (Callback, Arc<AtomicUsize>) {
+    let n = Arc::new(AtomicUsize::new(0));
+    let m = n.clone();
+    (Callback::new(Event::new("count", move || {
+        m.fetch_add(1, Ordering::SeqCst);
+    }), EventList::new("count")), n)
+}
+
+pub fn table_routes(t: &Table) -> usize {
+    t.stats().routes as usize
+}
