@@ -9,6 +9,7 @@ pub mod state;
 pub use state::{ChannelState, PState};
 pub mod channel;
 mod proto;
+pub mod pipe;
 pub mod static_proto;
 
 pub use channel::ChannelConfig;

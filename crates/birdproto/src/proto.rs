@@ -334,6 +334,13 @@ impl ProtoCtx<'_> {
         &self.st.channels[ch].cfg.table
     }
 
+    /// Refeed channel `ch` from its table (its exports are offered again).
+    pub fn refeed(&mut self, ch: usize) {
+        if let Some(sub) = self.st.channels[ch].export.as_mut() {
+            let _ = sub.refeed(Prefilter::All);
+        }
+    }
+
     /// Set the `Peer table:` of channel `ch` (pipes).
     pub fn set_peer_table(&mut self, ch: usize, name: Option<String>) {
         self.st.channels[ch].peer_table = name;
@@ -561,7 +568,7 @@ impl Core {
 
     fn do_flush(&mut self, sh: &Arc<Shared>) {
         let weak = Arc::downgrade(sh);
-        let done = || {
+        let done = |_what: &'static str| {
             let weak: Weak<Shared> = weak.clone();
             Callback::new(
                 Event::new("proto flush step", move || {
@@ -578,13 +585,13 @@ impl Core {
             c.exported.clear();
             if let Some(imp) = c.importer.take() {
                 self.st.flush_wait += 1;
-                imp.stop(done());
+                imp.stop(done("importer"));
             }
         }
         self.st.srcs.clear();
         if let Some(source) = self.st.source.take() {
             self.st.flush_wait += 1;
-            source.when_released(done());
+            source.when_released(done("source"));
         }
         self.go(sh, PState::Flush);
     }

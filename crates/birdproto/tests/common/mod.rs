@@ -59,12 +59,27 @@ pub fn settle(g: &ThreadGroup) {
     }
 }
 
-pub fn counter_cb() -> (Callback, Arc<AtomicUsize>) {
+/// A callback counting its activations; nobody runs its list, so call [`Fired::count`] to run it.
+pub fn counter_cb() -> (Callback, Fired) {
     let n = Arc::new(AtomicUsize::new(0));
     let m = n.clone();
-    (Callback::new(Event::new("count", move || {
-        m.fetch_add(1, Ordering::SeqCst);
-    }), EventList::new("count")), n)
+    let list = EventList::new("count");
+    let cb = Callback::new(
+        Event::new("count", move || {
+            m.fetch_add(1, Ordering::SeqCst);
+        }),
+        list.clone(),
+    );
+    (cb, Fired(list, n))
+}
+
+pub struct Fired(Arc<EventList>, Arc<AtomicUsize>);
+
+impl Fired {
+    pub fn count(&self) -> usize {
+        self.0.run(100);
+        self.1.load(Ordering::SeqCst)
+    }
 }
 
 pub fn table_routes(t: &Table) -> usize {
