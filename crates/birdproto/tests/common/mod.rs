@@ -85,3 +85,57 @@ impl Fired {
 pub fn table_routes(t: &Table) -> usize {
     t.stats().routes as usize
 }
+
+/// A protocol driven by the test: `start`/`shutdown` return what it is told, routes come through `exec`.
+pub struct Manual {
+    pub start_to: birdproto::PState,
+    pub stop_to: birdproto::PState,
+}
+
+#[derive(Clone, Copy)]
+pub struct ManualKind {
+    pub start_to: birdproto::PState,
+    pub stop_to: birdproto::PState,
+}
+
+impl birdproto::ProtoKind for ManualKind {
+    fn type_name(&self) -> &'static str {
+        "Manual"
+    }
+    fn create(&self, _: &ProtoConfig) -> Box<dyn birdproto::Protocol> {
+        Box::new(Manual { start_to: self.start_to, stop_to: self.stop_to })
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl birdproto::Protocol for Manual {
+    fn start(&mut self, _: &mut birdproto::ProtoCtx<'_>) -> birdproto::PState {
+        self.start_to
+    }
+    fn shutdown(&mut self, _: &mut birdproto::ProtoCtx<'_>) -> birdproto::PState {
+        self.stop_to
+    }
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
+pub fn manual_cfg(name: &str, t: &Table, start_to: birdproto::PState, stop_to: birdproto::PState) -> ProtoConfig {
+    ProtoConfig::new(name, Arc::new(ManualKind { start_to, stop_to }), vec![ChannelConfig::new("ipv4", t, 100)])
+}
+
+/// Import `n` blackhole routes `10.<base>.<i>.0/24` through channel 0 of a `Manual` protocol.
+pub fn push_routes(h: &birdproto::ProtoHandle, base: u8, n: u8) {
+    h.exec(move |_, ctx| {
+        for i in 0..n {
+            let a = birdtable::attrs::AttrSet::new(
+                birdtable::attrs::RouteSource::Static,
+                birdtable::attrs::Dest::Blackhole,
+            )
+            .intern();
+            ctx.import(0, net(&format!("10.{base}.{i}.0/24")), a);
+        }
+    });
+}
