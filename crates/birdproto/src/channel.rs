@@ -79,6 +79,9 @@ impl ChannelConfig {
     }
 }
 
+/// What the protocol must be told about an export: `(new, old)`.
+pub(crate) type Change = (Option<Route>, Option<Route>);
+
 /// Key of an exported route: `(net, source id, path id)`, source parts zero in best/merged mode.
 type ExpKey = (Net, u64, u32);
 
@@ -232,10 +235,8 @@ impl Channel {
             if self.cfg.keep_filtered {
                 let res = imp.import(net, route.with_flags(FLAG_FILTERED));
                 self.count_import(res, old, false);
-            } else if old.is_some() {
-                if imp.withdraw(net, src) == ImportResult::Withdrawn {
-                    self.count_import(ImportResult::Withdrawn, old, false);
-                }
+            } else if old.is_some() && imp.withdraw(net, src) == ImportResult::Withdrawn {
+                self.count_import(ImportResult::Withdrawn, old, false);
             }
             return Trip::None;
         }
@@ -333,7 +334,7 @@ impl Channel {
         key: ExpKey,
         cand: Option<Route>,
         preexport: impl FnOnce(&Route) -> bool,
-    ) -> (Option<(Option<Route>, Option<Route>)>, Trip) {
+    ) -> (Option<Change>, Trip) {
         let c = self.counters.clone();
         let old_present = self.exported.contains_key(&key);
         let mut trip = Trip::None;

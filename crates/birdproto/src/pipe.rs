@@ -5,8 +5,8 @@
 //!   table ◄── import into channel 0 ◄──rt_notify── channel 1 ◄──(import filter)── peer table
 //! ```
 //!
-//! Every route is copied with its original [`RouteSrc`](birdtable::RouteSrc), preference and generation
-//! + 1. Keeping the source means the upstream author's shutdown waits for the copies: its source is
+//! Every route is copied with its original [`RouteSrc`](birdtable::RouteSrc), preference and its
+//! generation plus one. Keeping the source means the upstream author's shutdown waits for the copies: its source is
 //! released only after the pipe exported the withdrawals and the peer table dropped them. Loops are cut
 //! twice: a pipe never offers a route to itself that it imported into that table (`sender` is its own
 //! importer), and routes whose generation reached `max generation` are not piped further. A table
@@ -90,7 +90,14 @@ impl Protocol for Pipe {
         PState::Up
     }
 
-    fn rt_notify(&mut self, ctx: &mut ProtoCtx<'_>, ch: usize, net: Net, new: Option<&Route>, old: Option<&Route>) {
+    fn rt_notify(
+        &mut self,
+        ctx: &mut ProtoCtx<'_>,
+        ch: usize,
+        net: Net,
+        new: Option<&Route>,
+        old: Option<&Route>,
+    ) {
         let to = 1 - ch;
         match (new, old) {
             (Some(r), _) => {

@@ -65,7 +65,11 @@ impl fmt::Debug for ProtoConfig {
 impl ProtoConfig {
     /// A configuration with defaults: enabled, restart time limit 5 s, the single channel (if exactly one)
     /// as the main one.
-    pub fn new(name: impl Into<String>, kind: Arc<dyn ProtoKind>, channels: Vec<ChannelConfig>) -> ProtoConfig {
+    pub fn new(
+        name: impl Into<String>,
+        kind: Arc<dyn ProtoKind>,
+        channels: Vec<ChannelConfig>,
+    ) -> ProtoConfig {
         let main_channel = (channels.len() == 1).then_some(0);
         ProtoConfig {
             name: name.into(),
@@ -139,7 +143,14 @@ pub trait Protocol: Send + 'static {
     }
 
     /// An export: `new` replaces `old` for `net` on channel `ch` (both after the export filter).
-    fn rt_notify(&mut self, ctx: &mut ProtoCtx<'_>, ch: usize, net: Net, new: Option<&Route>, old: Option<&Route>) {
+    fn rt_notify(
+        &mut self,
+        ctx: &mut ProtoCtx<'_>,
+        ch: usize,
+        net: Net,
+        new: Option<&Route>,
+        old: Option<&Route>,
+    ) {
         let _ = (ctx, ch, net, new, old);
     }
 
@@ -449,7 +460,10 @@ impl Core {
                         for cb in self.st.shutdown_cbs.drain(..) {
                             cb.activate();
                         }
-                        sh.lp.stop(Callback::new(Event::new("proto loop gone", || {}), EventList::new("proto gone")));
+                        sh.lp.stop(Callback::new(
+                            Event::new("proto loop gone", || {}),
+                            EventList::new("proto gone"),
+                        ));
                     }
                     return false;
                 }
@@ -824,9 +838,7 @@ impl ProtoHandle {
     }
 
     fn send(&self, cmd: Cmd) {
-        let disabled_enable = matches!(cmd, Cmd::Enable);
         self.0.cmds.lock().push_back(cmd);
-        let _ = disabled_enable;
         self.0.lp.events().send(&self.0.ev_cmd);
     }
 
@@ -937,8 +949,8 @@ impl ProtoHandle {
             let was_exporting = c.cfg.wants_exports();
             c.cfg = n.clone();
             c.apply_limits();
-            if out_changed {
-                if c.state == ChannelState::Up {
+            if out_changed && c.state == ChannelState::Up {
+                {
                     match (was_exporting, c.cfg.wants_exports(), c.export.as_mut()) {
                         (_, true, Some(sub)) => {
                             let _ = sub.refeed(Prefilter::All);

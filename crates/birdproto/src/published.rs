@@ -315,7 +315,11 @@ impl StateTable {
             slots: ArcSwap::from_pointee(Vec::new()),
             w: Domain::new(
                 "protocol states",
-                Writer { ids: IdMap::new(), journal: Journal::new("protocol states", 64), pending_free: VecDeque::new() },
+                Writer {
+                    ids: IdMap::new(),
+                    journal: Journal::new("protocol states", 64),
+                    pending_free: VecDeque::new(),
+                },
             ),
         }))
     }
@@ -454,7 +458,11 @@ mod tests {
         }
         assert_eq!(
             seen,
-            [(0, Some(PState::Down), Some(PState::Start)), (1, None, Some(PState::Down)), (0, Some(PState::Start), None)]
+            [
+                (0, Some(PState::Down), Some(PState::Start)),
+                (1, None, Some(PState::Down)),
+                (0, Some(PState::Start), None)
+            ]
         );
         assert!(t.get(a).is_none());
         assert_eq!(t.by_name("b").unwrap().state, PState::Down);

@@ -45,7 +45,13 @@ impl PState {
         use PState::*;
         matches!(
             (self, to),
-            (Down, Start) | (Start, Up) | (Start, Stop) | (Up, Stop) | (Up, Start) | (Stop, Flush) | (Flush, Down)
+            (Down, Start)
+                | (Start, Up)
+                | (Start, Stop)
+                | (Up, Stop)
+                | (Up, Start)
+                | (Stop, Flush)
+                | (Flush, Down)
         )
     }
 
@@ -168,7 +174,15 @@ mod tests {
         use PState::*;
         assert_eq!(
             legal,
-            [(Down, Start), (Start, Up), (Start, Stop), (Up, Start), (Up, Stop), (Stop, Flush), (Flush, Down)]
+            [
+                (Down, Start),
+                (Start, Up),
+                (Start, Stop),
+                (Up, Start),
+                (Up, Stop),
+                (Stop, Flush),
+                (Flush, Down)
+            ]
         );
         let mut s = Down;
         assert_eq!(s.go(Up), Err(TransitionError { what: "protocol", from: "down", to: "up" }));
@@ -183,7 +197,8 @@ mod tests {
     #[test]
     fn channel_transitions() {
         use ChannelState::*;
-        let n = CS.iter().flat_map(|&a| CS.iter().map(move |&b| (a, b))).filter(|&(a, b)| a.can_go(b)).count();
+        let n =
+            CS.iter().flat_map(|&a| CS.iter().map(move |&b| (a, b))).filter(|&(a, b)| a.can_go(b)).count();
         assert_eq!(n, 9);
         let mut c = Down;
         for to in [Start, Up, Pause, Start, Up, Stop, Down, Up] {

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -162,7 +164,10 @@ fn restart_storm_of_a_static_protocol() {
     assert_eq!(h.reconfigure(cfg).unwrap(), birdproto::Reconfigured::Applied);
     settle(&g);
     let s = h.state().unwrap();
-    assert_eq!((s.state, s.disabled, s.message.as_deref()), (PState::Down, true, Some("Too frequent restarts")));
+    assert_eq!(
+        (s.state, s.disabled, s.message.as_deref()),
+        (PState::Down, true, Some("Too frequent restarts"))
+    );
     assert_eq!(table_routes(&t), 0);
 }
 

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use birdproto::limit::{Limit, LimitAction};
@@ -57,7 +59,10 @@ fn import_limit_block() {
 fn import_limit_disable() {
     let (h, t, _g) = run(LimitAction::Disable);
     let s = h.state().unwrap();
-    assert_eq!((s.state, s.disabled, s.message.as_deref()), (PState::Down, true, Some("Import limit exceeded")));
+    assert_eq!(
+        (s.state, s.disabled, s.message.as_deref()),
+        (PState::Down, true, Some("Import limit exceeded"))
+    );
     assert_eq!(table_routes(&t), 0);
 }
 
@@ -66,7 +71,10 @@ fn import_limit_restart() {
     // Within 5 s of creation the restart is refused and the protocol disabled instead.
     let (h, _t, _g) = run(LimitAction::Restart);
     let s = h.state().unwrap();
-    assert_eq!((s.state, s.disabled, s.message.as_deref()), (PState::Down, true, Some("Too frequent restarts")));
+    assert_eq!(
+        (s.state, s.disabled, s.message.as_deref()),
+        (PState::Down, true, Some("Too frequent restarts"))
+    );
 }
 
 #[test]

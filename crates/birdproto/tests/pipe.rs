@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use birdproto::filter::accept_all;
@@ -11,8 +13,10 @@ fn pipe_chain_teardown_releases_everything() {
     let (a, b, c) = (table(&g, "ta"), table(&g, "tb"), table(&g, "tc"));
     let reg = ProtoRegistry::new(&g);
     let st = reg.spawn(static_cfg("static1", &a, static_routes(50)));
-    let ab = reg.spawn(PipeConfig::proto_config("ab", &a, &b, accept_all(), accept_all(), DEFAULT_MAX_GENERATION));
-    let bc = reg.spawn(PipeConfig::proto_config("bc", &b, &c, accept_all(), accept_all(), DEFAULT_MAX_GENERATION));
+    let ab =
+        reg.spawn(PipeConfig::proto_config("ab", &a, &b, accept_all(), accept_all(), DEFAULT_MAX_GENERATION));
+    let bc =
+        reg.spawn(PipeConfig::proto_config("bc", &b, &c, accept_all(), accept_all(), DEFAULT_MAX_GENERATION));
     settle(&g);
     for t in [&a, &b, &c] {
         assert_eq!(table_routes(t), 50, "table {}", t.name());
@@ -67,8 +71,10 @@ fn pipe_loop_is_cut() {
     let (a, b) = (table(&g, "ta"), table(&g, "tb"));
     let reg = ProtoRegistry::new(&g);
     let _st = reg.spawn(static_cfg("static1", &a, static_routes(5)));
-    let _p1 = reg.spawn(PipeConfig::proto_config("p1", &a, &b, accept_all(), accept_all(), DEFAULT_MAX_GENERATION));
-    let _p2 = reg.spawn(PipeConfig::proto_config("p2", &b, &a, accept_all(), accept_all(), DEFAULT_MAX_GENERATION));
+    let _p1 =
+        reg.spawn(PipeConfig::proto_config("p1", &a, &b, accept_all(), accept_all(), DEFAULT_MAX_GENERATION));
+    let _p2 =
+        reg.spawn(PipeConfig::proto_config("p2", &b, &a, accept_all(), accept_all(), DEFAULT_MAX_GENERATION));
     settle(&g);
     assert_eq!(table_routes(&a), 5);
     assert_eq!(table_routes(&b), 5);

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::Arc;
@@ -33,8 +35,14 @@ fn route_forms_give_the_right_attributes() {
     // IPv4 via IPv6.
     let set = a("203.0.113.0/24", via(&["2001:db8:1::1"])).unwrap();
     assert_eq!(set.dest, Dest::one(NextHop::via(ip("2001:db8:1::1"), Iface::new("vethB", 3))));
-    assert_eq!(a("2001:db8:100::/48", via(&["192.0.2.254"])), Err(StaticError::Family(net("2001:db8:100::/48"))));
-    assert_eq!(a("203.0.113.0/24", via(&["198.18.0.1"])), Err(StaticError::Unreachable(net("203.0.113.0/24"))));
+    assert_eq!(
+        a("2001:db8:100::/48", via(&["192.0.2.254"])),
+        Err(StaticError::Family(net("2001:db8:100::/48")))
+    );
+    assert_eq!(
+        a("203.0.113.0/24", via(&["198.18.0.1"])),
+        Err(StaticError::Unreachable(net("203.0.113.0/24")))
+    );
     assert_eq!(a("203.0.113.0/24", StaticDest::Blackhole).unwrap().dest, Dest::Blackhole);
     assert_eq!(a("203.0.113.0/24", StaticDest::Unreachable).unwrap().dest, Dest::Unreachable);
     assert_eq!(a("203.0.113.0/24", StaticDest::Prohibit).unwrap().dest, Dest::Prohibit);
@@ -48,7 +56,10 @@ fn transcript_routes() -> Vec<StaticRoute> {
     });
     vec![
         StaticRoute::new(net("198.51.100.0/25"), via(&["192.0.2.254"])),
-        StaticRoute { attrs: Some(community), ..StaticRoute::new(net("198.51.100.128/25"), StaticDest::Blackhole) },
+        StaticRoute {
+            attrs: Some(community),
+            ..StaticRoute::new(net("198.51.100.128/25"), StaticDest::Blackhole)
+        },
         StaticRoute::new(net("192.0.2.128/26"), StaticDest::Via(vec![StaticHop::dev("vethA")])),
         StaticRoute::new(net("100.64.99.0/24"), StaticDest::Unreachable),
     ]
@@ -117,6 +128,9 @@ fn reconfiguration_by_diff() {
     assert_eq!(h.state().unwrap().state, PState::Up);
     // Another channel table needs a restart.
     let t2 = table(&g, "other");
-    assert_eq!(h.reconfigure(static_cfg("static4", &t2, transcript_routes())).unwrap(), Reconfigured::NeedsRestart);
+    assert_eq!(
+        h.reconfigure(static_cfg("static4", &t2, transcript_routes())).unwrap(),
+        Reconfigured::NeedsRestart
+    );
     let _ = Arc::new(StaticConfig { routes: Vec::new(), resolver: ifaces() });
 }

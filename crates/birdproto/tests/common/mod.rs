@@ -38,7 +38,12 @@ pub fn ifaces() -> Arc<ConnectedIfaces> {
 
 pub fn static_routes(n: usize) -> Vec<StaticRoute> {
     (0..n)
-        .map(|i| StaticRoute::new(net(&format!("10.{i}.0.0/16")), StaticDest::Via(vec![StaticHop::via(ip("192.0.2.254"))])))
+        .map(|i| {
+            StaticRoute::new(
+                net(&format!("10.{i}.0.0/16")),
+                StaticDest::Via(vec![StaticHop::via(ip("192.0.2.254"))]),
+            )
+        })
         .collect()
 }
 
@@ -122,8 +127,17 @@ impl birdproto::Protocol for Manual {
     }
 }
 
-pub fn manual_cfg(name: &str, t: &Table, start_to: birdproto::PState, stop_to: birdproto::PState) -> ProtoConfig {
-    ProtoConfig::new(name, Arc::new(ManualKind { start_to, stop_to }), vec![ChannelConfig::new("ipv4", t, 100)])
+pub fn manual_cfg(
+    name: &str,
+    t: &Table,
+    start_to: birdproto::PState,
+    stop_to: birdproto::PState,
+) -> ProtoConfig {
+    ProtoConfig::new(
+        name,
+        Arc::new(ManualKind { start_to, stop_to }),
+        vec![ChannelConfig::new("ipv4", t, 100)],
+    )
 }
 
 /// Import `n` blackhole routes `10.<base>.<i>.0/24` through channel 0 of a `Manual` protocol.
