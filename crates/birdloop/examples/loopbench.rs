@@ -1,6 +1,8 @@
 //! Figures for birdloop: idle cost of 100 000 loops, memory per idle loop, cross-loop round-trip latency at
-//! idle and under load, ping throughput. Run with
-//! `cargo run -p birdloop --release --example loopbench`.
+//! idle and under load (with the busy loops' throughput), ping throughput. Run with
+//! `cargo run -p birdloop --release --example loopbench [idle_secs] [SECTION]...`, sections `idle`,
+//! `rt-idle`, `rt-worker`, `rt-express`, `alone` (`latency` = those four), `tp-worker` (throughput of the
+//! busy loops of `rt-worker` alone) and `ping`; none: all of them.
 #![allow(clippy::unwrap_used)] // a benchmark: failing loudly is fine
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -64,50 +66,76 @@ fn idle_loops(n: usize, idle_secs: u64) {
     group.shutdown();
 }
 
-/// A ping-pong pair: A's event sends B's, B's answers through a channel.
-fn round_trips(label: &str, group: &ThreadGroup, n: usize) {
+/// A ping-pong pair: A's event sends B's, B's answers through a channel. `n` samples after `warmup` round trips,
+/// or fewer if that takes more than 60 s.
+fn round_trips(label: &str, group: &ThreadGroup, n: usize, warmup: usize) {
     let a = Loop::new("rt a", LevelId::Proto, group);
     let b = Loop::new("rt b", LevelId::Proto, group);
-    let (tx, rx) = mpsc::channel::<Instant>();
+    let (tx, rx) = mpsc::channel::<(Instant, Instant)>();
     let tx = Mutex::new(tx);
-    let back = Arc::new(Mutex::new(None::<Event>));
+    let a_ran = Arc::new(Mutex::new(Instant::now()));
+    let a_ran2 = Arc::clone(&a_ran);
     let b_ev = Event::new("pong", move || {
-        tx.lock().unwrap().send(Instant::now()).unwrap();
+        let at_a = *a_ran2.lock().unwrap();
+        tx.lock().unwrap().send((at_a, Instant::now())).unwrap();
     });
     let b_events = Arc::clone(b.events());
     let b_ev2 = b_ev.clone();
     let a_ev = Event::new("ping", move || {
+        *a_ran.lock().unwrap() = Instant::now();
         b_events.send(&b_ev2);
     });
-    drop(back);
-    let mut samples = Vec::with_capacity(n);
-    for i in 0..n + 100 {
+    // Per sample: whole round trip, caller -> A, A -> B, B -> caller.
+    let mut samples: [Vec<Duration>; 4] = Default::default();
+    let start = Instant::now();
+    for i in 0..n + warmup {
         let t0 = Instant::now();
         a.events().send(&a_ev);
-        let _ = rx.recv().unwrap();
-        let dt = t0.elapsed();
-        if i >= 100 {
-            samples.push(dt);
+        let (at_a, at_b) = rx.recv().unwrap();
+        let t1 = Instant::now();
+        if i >= warmup {
+            for (v, d) in samples.iter_mut().zip([t1 - t0, at_a - t0, at_b - at_a, t1 - at_b]) {
+                v.push(d);
+            }
+        }
+        if start.elapsed() > Duration::from_secs(60) && samples[0].len() >= 20 {
+            break;
         }
     }
-    samples.sort();
-    let p = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize].as_secs_f64() * 1e6;
+    let n = samples[0].len();
+    for v in &mut samples {
+        v.sort();
+    }
+    let p = |k: usize, q: f64| samples[k][((n as f64 - 1.0) * q) as usize].as_secs_f64() * 1e6;
     println!(
         "round trip ({label}): caller -> loop A -> loop B -> caller, n={n}: p50 {:.1} us, p99 {:.1} us, max {:.1} us",
-        p(0.5),
-        p(0.99),
-        p(1.0)
+        p(0, 0.5),
+        p(0, 0.99),
+        p(0, 1.0)
+    );
+    println!(
+        "  hops p50/p99 (us): caller -> A {:.1}/{:.1}, A -> B {:.1}/{:.1}, B -> caller {:.1}/{:.1}",
+        p(1, 0.5),
+        p(1, 0.99),
+        p(2, 0.5),
+        p(2, 0.99),
+        p(3, 0.5),
+        p(3, 0.99)
     );
 }
 
-fn add_load(group: &ThreadGroup, running: &Arc<AtomicBool>, n: usize) {
+/// Start `n` always-busy loops: each re-sends a 50 us busy event to itself. Returns the count of burns done.
+fn add_load(group: &ThreadGroup, running: &Arc<AtomicBool>, n: usize) -> Arc<AtomicU64> {
+    let burns = Arc::new(AtomicU64::new(0));
     for i in 0..n {
         let lp = Loop::new(format!("load {i}"), LevelId::Proto, group);
         let slot: Arc<Mutex<Option<Event>>> = Arc::new(Mutex::new(None));
         let (s2, run, events) = (Arc::clone(&slot), Arc::clone(running), Arc::clone(lp.events()));
+        let b = Arc::clone(&burns);
         let ev = Event::new("burn", move || {
             let t = Instant::now();
             while t.elapsed() < Duration::from_micros(50) {}
+            b.fetch_add(1, Ordering::Relaxed);
             if run.load(Ordering::Relaxed) {
                 events.send(s2.lock().unwrap().as_ref().unwrap());
             }
@@ -115,34 +143,83 @@ fn add_load(group: &ThreadGroup, running: &Arc<AtomicBool>, n: usize) {
         *slot.lock().unwrap() = Some(ev.clone());
         lp.events().send(&ev);
     }
+    burns
 }
 
-fn latency() {
-    let group = ThreadGroup::worker(2).unwrap();
-    round_trips("idle, worker params", &group, 20_000);
-    // Load: 4 loops each re-sending a 50 us busy event to themselves, using their whole budget every round.
-    let running = Arc::new(AtomicBool::new(true));
-    add_load(&group, &running, 4);
-    std::thread::sleep(Duration::from_millis(300));
-    round_trips(
-        "under load, worker params (min time 10 ms): 4 always-busy loops on the 2 threads",
-        &group,
-        200,
+/// Busy-loop throughput over `secs`: burns (50 us each) per second, summed over the busy loops, and per second
+/// of CPU time this process got (which factors out other processes competing for the cores).
+fn busy_throughput(label: &str, burns: &AtomicU64, secs: f64) {
+    let (c0, t0, (cpu0, _)) = (burns.load(Ordering::Relaxed), Instant::now(), proc_usage());
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    let (c1, dt, (cpu1, _)) = (burns.load(Ordering::Relaxed), t0.elapsed().as_secs_f64(), proc_usage());
+    let rate = (c1 - c0) as f64 / dt;
+    println!(
+        "busy throughput ({label}): {rate:.0} burns/s = {:.2} cores of 50 us work; {:.0} burns per CPU second",
+        rate * 50e-6,
+        (c1 - c0) as f64 / (cpu1 - cpu0).max(0.01)
     );
-    running.store(false, Ordering::Relaxed);
-    group.shutdown();
+}
 
-    let express = ThreadGroup::express(2).unwrap();
+/// Round trips while `busy` always-busy loops share the group's threads, with the busy loops' throughput
+/// measured before (quiet) and during the round trips.
+fn under_load(label: &str, group: &ThreadGroup, busy: usize, n: usize) {
     let running = Arc::new(AtomicBool::new(true));
-    add_load(&express, &running, 4);
+    let burns = add_load(group, &running, busy);
     std::thread::sleep(Duration::from_millis(300));
-    round_trips(
-        "under load, express params (min time 1 ms): 4 always-busy loops on the 2 threads",
-        &express,
-        2_000,
-    );
+    busy_throughput(&format!("{label}, no round trips"), &burns, 3.0);
+    let (c0, t0) = (burns.load(Ordering::Relaxed), Instant::now());
+    round_trips(&format!("under load, {label}"), group, n, 10);
+    let rate = (burns.load(Ordering::Relaxed) - c0) as f64 / t0.elapsed().as_secs_f64();
+    println!("busy throughput ({label}, during the round trips): {rate:.0} burns/s");
     running.store(false, Ordering::Relaxed);
-    express.shutdown();
+}
+
+fn latency(want: &dyn Fn(&str) -> bool) {
+    if want("rt-idle") {
+        let group = ThreadGroup::worker(2).unwrap();
+        round_trips("idle, worker params", &group, 20_000, 100);
+        group.shutdown();
+    }
+    // Load: loops each re-sending a 50 us busy event to themselves, using their whole budget every round.
+    if want("rt-worker") {
+        let group = ThreadGroup::worker(2).unwrap();
+        under_load("worker params (min time 10 ms): 4 always-busy loops on the 2 threads", &group, 4, 300);
+        group.shutdown();
+    }
+    if want("rt-express") {
+        let express = ThreadGroup::express(2).unwrap();
+        under_load(
+            "express params (min time 1 ms): 4 always-busy loops on the 2 threads",
+            &express,
+            4,
+            2_000,
+        );
+        express.shutdown();
+    }
+    // Throughput only: the busy loops of `rt-worker` without round trips.
+    if want("tp-worker") {
+        let group = ThreadGroup::worker(2).unwrap();
+        let running = Arc::new(AtomicBool::new(true));
+        let burns = add_load(&group, &running, 4);
+        std::thread::sleep(Duration::from_millis(300));
+        busy_throughput("worker params: 4 always-busy loops on the 2 threads", &burns, 5.0);
+        running.store(false, Ordering::Relaxed);
+        group.shutdown();
+    }
+    // One busy loop per thread: each is alone on its thread, so it should never be cut short.
+    if want("alone") {
+        let group = ThreadGroup::worker(2).unwrap();
+        let running = Arc::new(AtomicBool::new(true));
+        let burns = add_load(&group, &running, 2);
+        std::thread::sleep(Duration::from_millis(300));
+        busy_throughput(
+            "worker params: 2 always-busy loops on the 2 threads, alone on their thread",
+            &burns,
+            3.0,
+        );
+        running.store(false, Ordering::Relaxed);
+        group.shutdown();
+    }
 }
 
 fn ping_throughput() {
@@ -197,8 +274,20 @@ fn ping_throughput() {
 }
 
 fn main() {
-    let idle_secs = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10);
-    idle_loops(100_000, idle_secs);
-    latency();
-    ping_throughput();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let idle_secs = args.first().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let sections: Vec<&str> = args.iter().filter(|a| a.parse::<u64>().is_err()).map(String::as_str).collect();
+    // "latency" stands for rt-idle, rt-worker, rt-express and alone.
+    let want = |s: &str| {
+        sections.is_empty()
+            || sections.contains(&s)
+            || (sections.contains(&"latency") && ["rt-idle", "rt-worker", "rt-express", "alone"].contains(&s))
+    };
+    if want("idle") {
+        idle_loops(100_000, idle_secs);
+    }
+    latency(&want);
+    if want("ping") {
+        ping_throughput();
+    }
 }

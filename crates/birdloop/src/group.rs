@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -41,6 +41,8 @@ pub(crate) struct GroupInner {
     pub(crate) unassigned: AtomicUsize,
     pub(crate) busy_threads: AtomicUsize,
     pub(crate) loop_count: AtomicUsize,
+    /// Working and locking time of loops that stopped on threads of this group that have since exited (ns).
+    pub(crate) stopped_ns: AtomicU64,
     live_threads: AtomicUsize,
     joins: Mutex<Vec<JoinHandle<()>>>,
     manual_core: Mutex<Option<ThreadCore>>,
@@ -94,7 +96,7 @@ impl GroupInner {
     }
 
     /// Loops join the pickup list; `dropper` (a thread giving them up) rotates itself to the end of the thread
-    /// list. The head thread is kicked.
+    /// list. The head thread is kicked (and its running loop's slice shortened).
     pub(crate) fn push_pickup(&self, loops: Vec<Arc<LoopInner>>, dropper: Option<&Arc<ThreadShared>>) {
         let mut st = lock(&self.state);
         let n = loops.len();
@@ -107,8 +109,27 @@ impl GroupInner {
             }
         }
         if let Some(head) = st.threads.iter().find(|t| !t.exit.load(Ordering::Relaxed)) {
+            // A loop waiting for pickup counts as waiting on the head thread: its running loop yields at
+            // `min time`.
+            head.waiting.store(true, Ordering::Release);
             head.kick();
         }
+    }
+
+    /// A loop that was transferred here from `from` joins this group's pickup list (loop counts follow it).
+    pub(crate) fn adopt(&self, from: &GroupInner, lp: Arc<LoopInner>) {
+        from.loop_count.fetch_sub(1, Ordering::AcqRel);
+        self.loop_count.fetch_add(1, Ordering::AcqRel);
+        self.push_pickup(vec![lp], None);
+    }
+
+    /// Take `lp` out of the pickup list; false if it is not there.
+    pub(crate) fn remove_from_pickup(&self, lp: &Arc<LoopInner>) -> bool {
+        let mut st = lock(&self.state);
+        let Some(pos) = st.pickup.iter().position(|l| Arc::ptr_eq(l, lp)) else { return false };
+        st.pickup.remove(pos);
+        self.unassigned.fetch_sub(1, Ordering::AcqRel);
+        true
     }
 
     pub(crate) fn take_loops(&self, n: usize) -> Vec<Arc<LoopInner>> {
@@ -150,6 +171,7 @@ impl GroupInner {
             name: self.name.to_string(),
             threads: Vec::new(),
             unassigned: st.pickup.iter().map(|l| loop_snapshot(l, now)).collect(),
+            stopped_loops: Duration::from_nanos(self.stopped_ns.load(Ordering::Relaxed)),
         }
     }
 
@@ -217,6 +239,7 @@ impl ThreadGroup {
             unassigned: AtomicUsize::new(0),
             busy_threads: AtomicUsize::new(0),
             loop_count: AtomicUsize::new(0),
+            stopped_ns: AtomicU64::new(0),
             live_threads: AtomicUsize::new(0),
             joins: Mutex::new(Vec::new()),
             manual_core: Mutex::new(None),

@@ -69,6 +69,8 @@ pub(crate) struct LoopInner {
     pub(crate) slot: AtomicUsize,
     pub(crate) mirror: AtomicU64,
     pub(crate) last_move: AtomicU64,
+    /// When the loop was last put on a run queue (real-clock ns), for the latency warning.
+    pub(crate) queued_at: AtomicU64,
     pub(crate) working: SpentTimeCell,
     pub(crate) locking: SpentTimeCell,
 }
@@ -93,21 +95,64 @@ thread_local! {
     /// The loop this thread's scheduler is running (null: none).
     static CURRENT_PTR: Cell<*const LoopInner> = const { Cell::new(std::ptr::null()) };
     static CURRENT: RefCell<Option<Arc<LoopInner>>> = const { RefCell::new(None) };
-    /// Real-clock deadline of the current task's budget (ns; `u64::MAX` = no budget).
-    static TASK_DEADLINE: Cell<u64> = const { Cell::new(u64::MAX) };
+    /// The current task's slice: (deadline, preempt, contended_at), real-clock ns; `u64::MAX` deadline = none.
+    static TASK_SLICE: Cell<(u64, u64, u64)> = const { Cell::new((u64::MAX, u64::MAX, u64::MAX)) };
+    /// The running thread's "something was queued here from outside" flag.
+    static TASK_WAITING: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
 }
 
-/// Mark `lp` as the loop this thread runs (with budget `deadline`), or clear it.
-pub(crate) fn set_current(lp: Option<&Arc<LoopInner>>, deadline: Option<Time>) {
+/// The time slice of one loop run.
+///
+/// The run may last until `deadline` (its budget) while it is alone; once other loops wait in the same
+/// thread's run queue it ends at `preempt` (start + `min time`) or at once if that is already past. Other loops
+/// are known to wait from `contended_at` on (0: from the start; a due timer of another loop: its time), or as
+/// soon as `waiting` is raised (a loop queued on the thread from outside, or a priority task).
+#[derive(Clone, Debug)]
+pub(crate) struct Slice {
+    pub(crate) deadline: Time,
+    pub(crate) preempt: Time,
+    pub(crate) contended_at: u64,
+    pub(crate) waiting: Arc<AtomicBool>,
+}
+
+/// Mark `lp` as the loop this thread runs (within `slice`), or clear it.
+pub(crate) fn set_current(lp: Option<&Arc<LoopInner>>, slice: Option<Slice>) {
     CURRENT_PTR.with(|c| c.set(lp.map_or(std::ptr::null(), Arc::as_ptr)));
     CURRENT.with(|c| *c.borrow_mut() = lp.cloned());
-    TASK_DEADLINE.with(|d| d.set(deadline.map_or(u64::MAX, Time::as_nanos)));
+    match slice {
+        Some(s) => {
+            TASK_SLICE.with(|d| d.set((s.deadline.as_nanos(), s.preempt.as_nanos(), s.contended_at)));
+            TASK_WAITING.with(|w| *w.borrow_mut() = Some(s.waiting));
+        }
+        None => {
+            TASK_SLICE.with(|d| d.set((u64::MAX, u64::MAX, u64::MAX)));
+            TASK_WAITING.with(|w| *w.borrow_mut() = None);
+        }
+    }
 }
 
 /// Whether the current task is still within its time budget. Outside a loop run: always true.
+///
+/// A loop alone on its thread may use its whole budget (the round's share of `max latency / 2`, clamped to
+/// `[min time, max time]`). As soon as another loop waits on the same thread (pinged, timer due, or left over
+/// from this round), the budget shrinks to `min time` from the start of the run: a task that checks this and
+/// yields (see [`maybe_defer`]) lets the waiting loop run within about `min time`.
 pub fn task_still_in_limit() -> bool {
-    let d = TASK_DEADLINE.with(Cell::get);
-    d == u64::MAX || Time::now_monotonic().as_nanos() < d
+    let (deadline, preempt, contended_at) = TASK_SLICE.with(Cell::get);
+    if deadline == u64::MAX {
+        return true;
+    }
+    let now = Time::now_monotonic().as_nanos();
+    if now >= deadline {
+        return false;
+    }
+    if now < preempt {
+        return true;
+    }
+    if now >= contended_at {
+        return false;
+    }
+    !TASK_WAITING.with(|w| w.borrow().as_ref().is_some_and(|f| f.load(Ordering::Acquire)))
 }
 
 /// Cooperative yield for long tasks: when the budget is spent, re-send `ev` to the current loop's event list
@@ -233,6 +278,7 @@ impl Loop {
                 slot: AtomicUsize::new(usize::MAX),
                 mirror: AtomicU64::new(NO_TIMER),
                 last_move: AtomicU64::new(0),
+                queued_at: AtomicU64::new(0),
                 working: SpentTimeCell::default(),
                 locking: SpentTimeCell::default(),
             }
@@ -297,7 +343,8 @@ impl Loop {
         self.inner.stopped.load(Ordering::Acquire)
     }
 
-    /// Move the loop to another thread group. Takes effect at its next run.
+    /// Move the loop to another thread group. Takes effect at its next run; a loop still waiting in its old
+    /// group's pickup list moves to the new group's pickup list at once.
     pub fn transfer(&self, group: &ThreadGroup) {
         if is_current(&self.inner) {
             let g = LoopGuard::inside(&self.inner);
@@ -305,7 +352,15 @@ impl Loop {
             self.inner.self_ping.store(true, Ordering::Relaxed);
         } else {
             let g = self.enter();
-            g.st().group = Arc::clone(&group.inner);
+            let old = std::mem::replace(&mut g.st().group, Arc::clone(&group.inner));
+            // The thread pointer changes only under the domain, which we hold: a null pointer means the loop
+            // is unassigned (or stopped, and then in no pickup list).
+            if !Arc::ptr_eq(&old, &group.inner)
+                && self.inner.thread.load(Ordering::Acquire).is_null()
+                && old.remove_from_pickup(&self.inner)
+            {
+                group.inner.adopt(&old, Arc::clone(&self.inner));
+            }
             drop(g);
             self.inner.ping();
         }

@@ -8,32 +8,42 @@ use std::time::Duration;
 pub struct ThreadParams {
     /// Target upper bound on how long a runnable loop waits for its turn (`max latency`).
     pub max_latency: Duration,
-    /// Lower bound of a loop's time budget per round (`min time`).
+    /// Lower bound of a loop's time budget per round (`min time`). It is also the slice a loop gets while other
+    /// loops wait in its thread's run queue: a loop alone may use its whole budget, but once another loop is
+    /// pinged (or has a timer due) on the same thread, the running one yields at `min time` into its run.
     pub min_time: Duration,
     /// Upper bound of a loop's time budget per round (`max time`).
     pub max_time: Duration,
     /// Longest sleep of an idle thread (`wakeup time`).
     pub wakeup_time: Duration,
+    /// BIRD's `debug latency limit`: a warning (target `bird::loop::scheduling`) is logged when a loop starts
+    /// running more than `max_latency + latency_limit` after it became runnable, or its domain takes longer
+    /// than its budget plus `latency_limit` to lock. Default 1 s.
+    pub latency_limit: Duration,
 }
 
 impl ThreadParams {
-    /// The `worker` group defaults: max latency 1 s, min time 10 ms, max time 300 ms, wakeup 31415 s.
+    /// The `worker` group defaults: max latency 1 s, min time 10 ms, max time 300 ms, wakeup 31415 s, latency
+    /// limit 1 s.
     pub const fn worker() -> Self {
         ThreadParams {
             max_latency: Duration::from_secs(1),
             min_time: Duration::from_millis(10),
             max_time: Duration::from_millis(300),
             wakeup_time: Duration::from_secs(31415),
+            latency_limit: Duration::from_secs(1),
         }
     }
 
-    /// The `express` group defaults: max latency 10 ms, min time 1 ms, max time 10 ms, wakeup 60 s.
+    /// The `express` group defaults: max latency 10 ms, min time 1 ms, max time 10 ms, wakeup 60 s, latency
+    /// limit 1 s.
     pub const fn express() -> Self {
         ThreadParams {
             max_latency: Duration::from_millis(10),
             min_time: Duration::from_millis(1),
             max_time: Duration::from_millis(10),
             wakeup_time: Duration::from_secs(60),
+            latency_limit: Duration::from_secs(1),
         }
     }
 

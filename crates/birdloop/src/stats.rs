@@ -108,6 +108,8 @@ pub struct ThreadSnapshot {
     pub idle: SpentTime,
     /// Time since the thread last picked up or dropped a loop.
     pub since_pickup_drop: Duration,
+    /// Working and locking time of the loops that stopped on this thread (counted in its totals).
+    pub stopped_loops: Duration,
 }
 
 /// One thread group in a snapshot.
@@ -119,6 +121,8 @@ pub struct GroupSnapshot {
     pub threads: Vec<ThreadSnapshot>,
     /// Loops waiting in the group's pickup list.
     pub unassigned: Vec<LoopSnapshot>,
+    /// Working and locking time of loops that stopped on threads of the group that have exited since.
+    pub stopped_loops: Duration,
 }
 
 /// Everything `show threads` prints.
@@ -164,7 +168,7 @@ impl ThreadsSnapshot {
         }
         for g in &self.groups {
             for t in &g.threads {
-                let working = total_of(&t.loops);
+                let working = total_of(&t.loops) + t.stopped_loops;
                 if all {
                     let busy = if t.busy { " [busy]" } else { "" };
                     out.push(format!("Thread {:04x} {busy} (busy counter {})", t.id, t.busy_counter));
@@ -255,8 +259,10 @@ mod tests {
                     overhead: zero(1),
                     idle: zero(1),
                     since_pickup_drop: Duration::ZERO,
+                    stopped_loops: Duration::ZERO,
                 }],
                 unassigned: vec![],
+                stopped_loops: Duration::ZERO,
             }],
         };
         let lines = snap.render(false);

@@ -5,11 +5,21 @@
 //! every runnable loop once within its budget, (5) runs priority tasks (`sync_all`), (6) computes the poll
 //! timeout, updates the busy hysteresis and sleeps in `poll`, then marks loops with ready sockets runnable.
 //! Only loops that are runnable, due or have ready sockets are touched, so an iteration costs O(active loops).
+//!
+//! # Run queue and slices
+//!
+//! The run list has two parts: `fresh` (loops woken by a ping, a timer or a socket) and `run` (loops that ran
+//! and still have work). A round runs every loop that was on the list when it started, fresh ones first.
+//! Between two loop runs the thread looks at its remote run queue: a loop pinged meanwhile that has not run
+//! in this round joins the round at the end of `fresh` (ahead of the loops that already ran), so every loop
+//! runs at most once per round and a round stays finite. A loop alone on its thread runs for its whole budget;
+//! while others wait (see [`Slice`](crate::r#loop::Slice)) it yields at `min time`, so a pinged loop waits
+//! about `min time` behind busy loops instead of their whole budgets.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -18,7 +28,8 @@ use slab::Slab;
 
 use crate::balance::{dropped_enough, should_drop, take_count, BusyChange, BusyState};
 use crate::group::GroupInner;
-use crate::r#loop::{hook_done, set_current, LoopGuard, LoopInner, NO_TIMER, WORK_PER_RUN};
+use crate::params::ThreadParams;
+use crate::r#loop::{hook_done, set_current, LoopGuard, LoopInner, Slice, NO_TIMER, WORK_PER_RUN};
 use crate::socket::{split_key, Ready};
 use crate::stats::{LoopSnapshot, SpentTimeCell, ThreadSnapshot};
 use crate::time::Time;
@@ -46,6 +57,13 @@ pub(crate) struct ThreadShared {
     pub(crate) idle: SpentTimeCell,
     pub(crate) last_transition: AtomicU64,
     pub(crate) loop_count: AtomicUsize,
+    /// Raised when a loop other than the running one is queued here from outside, or a priority task is:
+    /// the running loop's slice ends at `min time`. Cleared by the thread when it drains both queues.
+    pub(crate) waiting: Arc<AtomicBool>,
+    /// The loop this thread is running (null: none), so that pinging the running loop does not cut it short.
+    running: AtomicPtr<LoopInner>,
+    /// Working and locking time of loops that stopped on this thread (ns).
+    pub(crate) stopped_ns: AtomicU64,
 }
 
 impl fmt::Debug for ThreadShared {
@@ -69,13 +87,21 @@ impl ThreadShared {
             idle: SpentTimeCell::default(),
             last_transition: AtomicU64::new(Time::now_monotonic().as_nanos()),
             loop_count: AtomicUsize::new(0),
+            waiting: Arc::new(AtomicBool::new(false)),
+            running: AtomicPtr::new(std::ptr::null_mut()),
+            stopped_ns: AtomicU64::new(0),
         })
     }
 
     /// A pinger (holding PING) puts the loop on this thread's remote run queue.
     pub(crate) fn schedule_remote(&self, lp: &Arc<LoopInner>) {
         if lp.sched.claim_queue() {
+            lp.queued_at.store(Time::now_monotonic().as_nanos(), Ordering::Relaxed);
             lock(&self.runq).push(Arc::clone(lp));
+            // After the push: a thread that clears the flag and then drains sees this loop, or the flag stays up.
+            if !std::ptr::eq(self.running.load(Ordering::Relaxed), Arc::as_ptr(lp)) {
+                self.waiting.store(true, Ordering::Release);
+            }
             self.kick();
         }
     }
@@ -90,6 +116,7 @@ impl ThreadShared {
     /// Queue a task to run on this thread between loop runs.
     pub(crate) fn push_priority(&self, task: PriorityTask) {
         lock(&self.priority).push(task);
+        self.waiting.store(true, Ordering::Release);
         self.kick();
     }
 }
@@ -98,6 +125,10 @@ struct LocalLoop {
     lp: Arc<LoopInner>,
     ready: Vec<(u32, Ready)>,
     stamp: u64,
+    /// The last round in which the loop ran.
+    ran_round: u64,
+    /// Whether its last run ended with nothing left to do (it is interactive, not a hog).
+    went_idle: bool,
 }
 
 /// What one iteration did.
@@ -111,7 +142,11 @@ pub(crate) struct IterOutcome {
 pub(crate) struct ThreadCore {
     pub(crate) shared: Arc<ThreadShared>,
     loops: Slab<LocalLoop>,
+    /// Woken loops (ping, timer, socket, pickup), run first.
+    fresh: VecDeque<Arc<LoopInner>>,
+    /// Loops that ran and still have work.
     run: VecDeque<Arc<LoopInner>>,
+    round: u64,
     timers: BinaryHeap<Reverse<(u64, usize, u64)>>,
     events: Events,
     busy: BusyState,
@@ -126,7 +161,7 @@ impl fmt::Debug for ThreadCore {
         f.debug_struct("ThreadCore")
             .field("id", &self.shared.id)
             .field("loops", &self.loops.len())
-            .field("runnable", &self.run.len())
+            .field("runnable", &(self.fresh.len() + self.run.len()))
             .finish()
     }
 }
@@ -136,7 +171,9 @@ impl ThreadCore {
         ThreadCore {
             shared,
             loops: Slab::new(),
+            fresh: VecDeque::new(),
             run: VecDeque::new(),
+            round: 0,
             timers: BinaryHeap::new(),
             events: Events::new(),
             busy: BusyState::default(),
@@ -155,10 +192,24 @@ impl ThreadCore {
         lp.thread.load(Ordering::Acquire) == self.me()
     }
 
+    /// Queue a woken loop (timer, socket, pickup).
     fn schedule_local(&mut self, lp: &Arc<LoopInner>) {
         if lp.sched.claim_queue() {
+            lp.queued_at.store(Time::now_monotonic().as_nanos(), Ordering::Relaxed);
+            self.fresh.push_back(Arc::clone(lp));
+        }
+    }
+
+    /// Queue a loop that just ran and still has work, behind everything else.
+    fn requeue(&mut self, lp: &Arc<LoopInner>, now: Time) {
+        if lp.sched.claim_queue() {
+            lp.queued_at.store(now.as_nanos(), Ordering::Relaxed);
             self.run.push_back(Arc::clone(lp));
         }
+    }
+
+    fn runnable(&self) -> usize {
+        self.fresh.len() + self.run.len()
     }
 
     /// Number of loops on this thread.
@@ -178,7 +229,7 @@ impl ThreadCore {
 
     /// Whether nothing is runnable or pending on this thread right now.
     pub(crate) fn is_idle(&self) -> bool {
-        self.run.is_empty() && lock(&self.shared.runq).is_empty() && lock(&self.shared.priority).is_empty()
+        self.runnable() == 0 && lock(&self.shared.runq).is_empty() && lock(&self.shared.priority).is_empty()
     }
 
     pub(crate) fn snapshot(&self) -> ThreadSnapshot {
@@ -190,6 +241,7 @@ impl ThreadCore {
             loops: self.loops.iter().map(|(_, l)| loop_snapshot(&l.lp, now)).collect(),
             overhead: self.shared.overhead.snapshot(now),
             idle: self.shared.idle.snapshot(now),
+            stopped_loops: Duration::from_nanos(self.shared.stopped_ns.load(Ordering::Relaxed)),
             since_pickup_drop: now
                 .saturating_since(Time::from_nanos(self.shared.last_transition.load(Ordering::Relaxed))),
         }
@@ -209,26 +261,43 @@ impl ThreadCore {
         did |= self.fire_thread_timers(group.clock.now());
         did |= self.balance(&group, t_start);
         self.last_iter = t_start;
-        did |= self.drain_runq();
+        self.shared.waiting.store(false, Ordering::Release);
+        did |= self.drain_runq(false, true) > 0;
 
+        // One round: every loop queued now runs once, plus the loops pinged during the round that have not run
+        // in it yet (they join at the end of `fresh`); loops re-queued after their run wait for the next round.
         let mut working = 0u64;
-        let n = self.run.len();
+        self.round += 1;
+        let mut left = self.runnable();
         let round_start = Time::now_monotonic();
-        for _ in 0..n {
-            let Some(lp) = self.run.pop_front() else { break };
+        while left > 0 {
+            if self.shared.waiting.swap(false, Ordering::AcqRel) {
+                // Loops that ran in this round may join it again while it is within half the latency target.
+                let rejoin = Time::now_monotonic().saturating_since(round_start) < params.max_latency / 2;
+                left += self.drain_runq(true, rejoin);
+                did |= self.run_priority();
+            }
+            let Some(lp) = self.fresh.pop_front().or_else(|| self.run.pop_front()) else { break };
+            left -= 1;
             if !self.owns(&lp) {
                 continue;
             }
-            let spent = Time::now_monotonic().saturating_since(round_start);
-            let budget = params.loop_budget(spent, self.run.len() + 1);
-            working += self.run_loop(lp, budget);
+            let now = Time::now_monotonic();
+            let others = self.runnable();
+            let budget = params.loop_budget(now.saturating_since(round_start), others + 1);
+            let slot = lp.slot.load(Ordering::Relaxed);
+            let contended_at = if others > 0 { 0 } else { self.other_timer_due(slot, &group) };
+            if let Some(l) = self.loops.get_mut(slot) {
+                l.ran_round = self.round;
+            }
+            working += self.run_loop(lp, budget, contended_at, &params);
             did = true;
         }
 
         did |= self.run_priority();
 
         // Poll timeout: zero with work pending, else the next mirrored timer, else the wakeup time.
-        let pending = !self.run.is_empty() || !lock(&self.shared.runq).is_empty();
+        let pending = self.runnable() > 0 || !lock(&self.shared.runq).is_empty();
         let natural = if pending {
             Some(Duration::ZERO)
         } else if group.clock.is_virtual() {
@@ -315,6 +384,18 @@ impl ThreadCore {
         did
     }
 
+    /// When another loop's mirrored timer is due (real-clock ns; `u64::MAX`: no known one). Only the heap's
+    /// head is looked at: a later timer of another loop behind this loop's own is noticed at the next run.
+    fn other_timer_due(&self, slot: usize, group: &GroupInner) -> u64 {
+        if group.clock.is_virtual() {
+            return u64::MAX;
+        }
+        match self.timers.peek() {
+            Some(Reverse((t, s, _))) if *s != slot => *t,
+            _ => u64::MAX,
+        }
+    }
+
     fn mirror(&mut self, slot: usize, lp: &LoopInner, first: Option<Time>) {
         let new = first.map_or(NO_TIMER, Time::as_nanos);
         let old = lp.mirror.swap(new, Ordering::Relaxed);
@@ -325,18 +406,33 @@ impl ThreadCore {
         }
     }
 
-    fn drain_runq(&mut self) -> bool {
+    /// Move remotely pinged loops to the run list: at the end of `fresh`, joining the current round. Between
+    /// the runs of a round (`mid_round`), a loop that already ran in this round joins again only if its last
+    /// run used up its work (it is interactive: pinged, ran briefly, went idle) and `rejoin` allows it (the
+    /// round is young); otherwise it goes behind everything, to the next round. So a loop whose last run ended
+    /// with work left runs once per round, and a round ends. Returns how many joined.
+    fn drain_runq(&mut self, mid_round: bool, rejoin: bool) -> usize {
         std::mem::swap(&mut *lock(&self.shared.runq), &mut self.runq_buf);
-        let did = !self.runq_buf.is_empty();
+        let mut joined = 0;
         let mut buf = std::mem::take(&mut self.runq_buf);
         for lp in buf.drain(..) {
             // Entries left behind by a move are stale; the mover scheduled the loop where it went.
-            if self.owns(&lp) {
+            if !self.owns(&lp) {
+                continue;
+            }
+            let again = self
+                .loops
+                .get(lp.slot.load(Ordering::Relaxed))
+                .is_some_and(|l| l.ran_round == self.round && !(rejoin && l.went_idle));
+            if mid_round && again {
                 self.run.push_back(lp);
+            } else {
+                self.fresh.push_back(lp);
+                joined += 1;
             }
         }
         self.runq_buf = buf;
-        did
+        joined
     }
 
     fn run_priority(&mut self) -> bool {
@@ -349,33 +445,75 @@ impl ThreadCore {
         did
     }
 
-    /// Run one loop for up to `budget`. Returns the nanoseconds spent working in it.
-    fn run_loop(&mut self, lp: Arc<LoopInner>, budget: Duration) -> u64 {
+    /// Run one loop for up to `budget` (cut to `min time` when others wait from `contended_at` on, see
+    /// [`Slice`]). Returns the nanoseconds spent working in it.
+    fn run_loop(
+        &mut self,
+        lp: Arc<LoopInner>,
+        budget: Duration,
+        contended_at: u64,
+        params: &ThreadParams,
+    ) -> u64 {
         let t0 = Time::now_monotonic();
+        let waited = t0.saturating_since(Time::from_nanos(lp.queued_at.load(Ordering::Relaxed)));
+        if waited > params.max_latency.saturating_add(params.latency_limit) {
+            tracing::warn!(
+                target: "bird::loop::scheduling",
+                loop_name = %lp.name,
+                thread = self.shared.id,
+                "loop {} started {} us after it became runnable (max latency {} us, limit {} us)",
+                lp.name,
+                waited.as_micros(),
+                params.max_latency.as_micros(),
+                params.latency_limit.as_micros()
+            );
+        }
         let dg = lp.domain.lock();
-        let t1 = Time::now_monotonic();
-        lp.locking.add(t1, t1.as_nanos().saturating_sub(t0.as_nanos()));
         lp.sched.run_begin();
+        let t1 = Time::now_monotonic();
+        let locked = t1.saturating_since(t0);
+        lp.locking.add(t1, locked.as_nanos().try_into().unwrap_or(u64::MAX));
+        if locked > budget.saturating_add(params.latency_limit) {
+            tracing::warn!(
+                target: "bird::loop::scheduling",
+                loop_name = %lp.name,
+                thread = self.shared.id,
+                "loop {} locked {} us after its scheduled start, past its budget of {} us (limit {} us)",
+                lp.name,
+                locked.as_micros(),
+                budget.as_micros(),
+                params.latency_limit.as_micros()
+            );
+        }
         let slot = lp.slot.load(Ordering::Relaxed);
-        set_current(Some(&lp), Some(t1 + budget));
+        self.shared.running.store(Arc::as_ptr(&lp).cast_mut(), Ordering::Relaxed);
+        let slice = Slice {
+            deadline: t1 + budget,
+            preempt: t1 + budget.min(params.min_time),
+            contended_at,
+            waiting: Arc::clone(&self.shared.waiting),
+        };
+        set_current(Some(&lp), Some(slice));
         let mut g = LoopGuard::inside(&lp);
 
         let target = lp.group_of(&g);
         if !Arc::ptr_eq(&target, &self.shared.group) {
             drop(g);
-            set_current(None, None);
+            self.leave_current();
             self.detach_locked(slot, &lp);
             drop(dg);
-            target.push_pickup(vec![lp], None);
+            target.adopt(&self.shared.group, lp);
             return 0;
         }
         if lp.stop_requested.load(Ordering::Acquire) {
             self.stop_loop(slot, &lp, g);
-            set_current(None, None);
+            self.leave_current();
             lp.stopped.store(true, Ordering::Release);
             drop(dg);
             let t2 = Time::now_monotonic();
             lp.working.add(t2, t2.as_nanos().saturating_sub(t1.as_nanos()));
+            let total = lp.working.total_ns().saturating_add(lp.locking.total_ns());
+            self.shared.stopped_ns.fetch_add(total, Ordering::Relaxed);
             if let Some(cb) = lp.take_stop_callback() {
                 cb.activate();
             }
@@ -421,7 +559,7 @@ impl ThreadCore {
             st.timers.first()
         };
         drop(g);
-        set_current(None, None);
+        self.leave_current();
         let self_ping = lp.self_ping.swap(false, Ordering::Relaxed);
         let has_work = self_ping
             || more
@@ -434,10 +572,18 @@ impl ThreadCore {
         let spent = t2.as_nanos().saturating_sub(t1.as_nanos());
         lp.working.add(t2, spent);
         self.mirror(slot, &lp, first);
+        if let Some(l) = self.loops.get_mut(slot) {
+            l.went_idle = !has_work;
+        }
         if has_work {
-            self.schedule_local(&lp);
+            self.requeue(&lp, t2);
         }
         spent
+    }
+
+    fn leave_current(&self) {
+        set_current(None, None);
+        self.shared.running.store(std::ptr::null_mut(), Ordering::Relaxed);
     }
 
     /// Stop a loop (its domain held): block pings, run what is queued, drop timers and sockets, leave.
@@ -457,17 +603,31 @@ impl ThreadCore {
         if self.loops.get(slot).is_some_and(|l| Arc::ptr_eq(&l.lp, lp)) {
             self.loops.remove(slot);
         }
+        self.fresh.retain(|x| !Arc::ptr_eq(x, lp));
         self.run.retain(|x| !Arc::ptr_eq(x, lp));
         self.shared.loop_count.store(self.loops.len(), Ordering::Relaxed);
         self.shared.group.loop_count.fetch_sub(1, Ordering::AcqRel);
     }
 
-    /// Take a loop from a pickup list onto this thread.
-    pub(crate) fn attach(&mut self, lp: Arc<LoopInner>) {
+    /// Take a loop from a pickup list onto this thread. A loop transferred to another group meanwhile goes to
+    /// that group's pickup list instead; returns whether the loop stayed here.
+    pub(crate) fn attach(&mut self, lp: Arc<LoopInner>) -> bool {
         let dg = lp.domain.lock();
+        let target = lp.group_of(&LoopGuard::inside(&lp));
+        if !Arc::ptr_eq(&target, &self.shared.group) {
+            drop(dg);
+            target.adopt(&self.shared.group, lp);
+            return false;
+        }
         lp.sched.move_begin();
         self.stamp += 1;
-        let slot = self.loops.insert(LocalLoop { lp: Arc::clone(&lp), ready: Vec::new(), stamp: self.stamp });
+        let slot = self.loops.insert(LocalLoop {
+            lp: Arc::clone(&lp),
+            ready: Vec::new(),
+            stamp: self.stamp,
+            ran_round: 0,
+            went_idle: true,
+        });
         lp.slot.store(slot, Ordering::Relaxed);
         lp.mirror.store(NO_TIMER, Ordering::Relaxed);
         lp.last_move.store(Time::now_monotonic().as_nanos(), Ordering::Relaxed);
@@ -482,6 +642,7 @@ impl ThreadCore {
         self.shared.loop_count.store(self.loops.len(), Ordering::Relaxed);
         // Pingers that backed off during the move rely on this run.
         self.schedule_local(&lp);
+        true
     }
 
     /// Release a loop from this thread (its domain held by the caller).
@@ -501,6 +662,7 @@ impl ThreadCore {
             drop(ready);
         }
         lp.sched.move_end();
+        self.fresh.retain(|x| !Arc::ptr_eq(x, lp));
         self.run.retain(|x| !Arc::ptr_eq(x, lp));
         self.shared.loop_count.store(self.loops.len(), Ordering::Relaxed);
     }
@@ -542,7 +704,7 @@ impl ThreadCore {
             return did;
         }
         let mut remaining = self.loops.len();
-        let candidates: Vec<Arc<LoopInner>> = self.run.iter().cloned().collect();
+        let candidates: Vec<Arc<LoopInner>> = self.fresh.iter().chain(self.run.iter()).cloned().collect();
         let mut dropped = Vec::new();
         for lp in candidates {
             if dropped_enough(dropped.len(), remaining) {
@@ -582,6 +744,8 @@ impl ThreadCore {
         if !dropped.is_empty() {
             group.push_pickup(dropped, None);
         }
+        // The time of loops that stopped here stays in the group's account.
+        group.stopped_ns.fetch_add(self.shared.stopped_ns.swap(0, Ordering::Relaxed), Ordering::Relaxed);
         birdrcu::flush();
     }
 }

@@ -88,6 +88,7 @@ fn long_task_defers_itself_through_maybe_defer() {
             min_time: Duration::from_millis(1),
             max_time: Duration::from_millis(2),
             wakeup_time: Duration::from_secs(60),
+            ..ThreadParams::express()
         })
         .unwrap();
     let lp = Loop::new("det defer", LevelId::Proto, &group);
