@@ -1,0 +1,1 @@
+//! Kernel sync (being written).
