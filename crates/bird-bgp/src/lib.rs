@@ -1,1 +1,4 @@
-//! BGP for birdd (being written).
+//! BGP for birdd: the sans-IO core (wire codec and finite state machine).
+#![forbid(unsafe_code)]
+
+pub mod wire;
