@@ -124,7 +124,10 @@ impl<T> ChunkDir<T> {
         let chunk = get_or_publish(&unsafe { &*mid }.chunks[m], || {
             Box::new(Chunk { slots: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())) })
         });
-        self.len.fetch_max(id + 1, Ordering::Release);
+        // Load first: the slot of an existing id (the common case) needs no locked RMW.
+        if self.len.load(Ordering::Relaxed) <= id {
+            self.len.fetch_max(id + 1, Ordering::Release);
+        }
         // SAFETY: see `get`.
         &unsafe { &*chunk }.slots[s]
     }

@@ -122,9 +122,18 @@ impl Lengths {
     }
 }
 
+/// An IPv4 net packed into one word: address << 8 | length.
+fn v4_key(p: &birdnet::Prefix4) -> u64 {
+    (u64::from(p.addr().to_bits()) << 8) | u64::from(p.len())
+}
+
 /// `Net → NetId` with dense ids and the set of prefix lengths present.
+///
+/// IPv4 nets are keyed by a packed `u64` (16 bytes per entry instead of 24): the full IPv4 table is the
+/// largest index a daemon holds.
 #[derive(Debug, Clone)]
 pub struct NetIndex {
+    map4: HashMap<u64, NetId, FxBuild>,
     map: HashMap<Net, NetId, FxBuild>,
     ids: IdMap,
     v4: Lengths,
@@ -141,6 +150,7 @@ impl NetIndex {
     /// An empty index.
     pub fn new() -> NetIndex {
         NetIndex {
+            map4: HashMap::default(),
             map: HashMap::default(),
             ids: IdMap::new(),
             v4: Lengths::new(NetType::Ipv4.max_len()),
@@ -157,35 +167,48 @@ impl NetIndex {
 
     /// Nets indexed.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.map4.len() + self.map.len()
     }
 
     /// Whether no net is indexed.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len() == 0
     }
 
     /// The id of `net`, if indexed.
     #[inline]
     pub fn get(&self, net: &Net) -> Option<NetId> {
-        self.map.get(net).copied()
+        match net.as_ip4() {
+            Some(p) => self.map4.get(&v4_key(&p)).copied(),
+            None => self.map.get(net).copied(),
+        }
     }
 
     /// The id of `net`, indexing it with the lowest free id if needed; `true` if it was added.
     #[inline]
     pub fn get_or_insert(&mut self, net: Net) -> (NetId, bool) {
-        if let Some(&id) = self.map.get(&net) {
-            return (id, false);
+        let ids = &mut self.ids;
+        let mut added = false;
+        let mut fresh = || {
+            added = true;
+            NetId(ids.alloc())
+        };
+        let id = match net.as_ip4() {
+            Some(p) => *self.map4.entry(v4_key(&p)).or_insert_with(&mut fresh),
+            None => *self.map.entry(net).or_insert_with(&mut fresh),
+        };
+        if added {
+            self.lengths_mut(net.net_type()).add(net.len());
         }
-        let id = NetId(self.ids.alloc());
-        self.map.insert(net, id);
-        self.lengths_mut(net.net_type()).add(net.len());
-        (id, true)
+        (id, added)
     }
 
     /// Remove `net` and release its id.
     pub fn remove(&mut self, net: &Net) -> Option<NetId> {
-        let id = self.map.remove(net)?;
+        let id = match net.as_ip4() {
+            Some(p) => self.map4.remove(&v4_key(&p))?,
+            None => self.map.remove(net)?,
+        };
         self.ids.free(id.0);
         self.lengths_mut(net.net_type()).remove(net.len());
         Some(id)
@@ -199,15 +222,16 @@ impl NetIndex {
         };
         lengths.desc().filter_map(move |len| {
             let net = Net::new_masked(addr, len).ok()?;
-            self.map.get(&net).map(|&id| (net, id))
+            self.get(&net).map(|id| (net, id))
         })
     }
 
     /// Bytes of heap the index uses (approximately: the hash table's buckets and control bytes, and the
     /// id bitmap).
     pub fn heap_bytes(&self) -> usize {
+        let entry4 = std::mem::size_of::<(u64, NetId)>() + 1;
         let entry = std::mem::size_of::<(Net, NetId)>() + 1;
-        self.map.capacity() * entry + self.ids.capacity() / 8
+        self.map4.capacity() * entry4 + self.map.capacity() * entry + self.ids.capacity() / 8
     }
 }
 

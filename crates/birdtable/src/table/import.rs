@@ -12,7 +12,7 @@ use birdnet::Net;
 
 use super::{Change, Pending, Table, TableInner, TableState};
 use crate::list::{self, ListRef, RetiredList};
-use crate::route::{route_cmp, ImporterId, NetId, Route, RouteSrc};
+use crate::route::{route_cmp, ImporterId, NetId, Route, RouteSrc, Source};
 
 /// What an import did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,11 +146,12 @@ impl ImportHandle {
     pub fn import(&self, net: Net, route: Route) -> ImportResult {
         let inner = &*self.table.0;
         let now = inner.now_secs();
+        let mut acc = SourceDelta::default();
         let res = {
             let mut st = inner.state.lock();
-            let src = route.src().clone();
-            apply(inner, &mut st, self.id, net, &src, Some(route), now, false)
+            apply(inner, &mut st, self.id, net, Op::Update(route), now, false, &mut acc)
         };
+        acc.flush();
         inner.kick();
         res
     }
@@ -158,10 +159,12 @@ impl ImportHandle {
     /// Remove the route of `src` from `net`.
     pub fn withdraw(&self, net: Net, src: &RouteSrc) -> ImportResult {
         let inner = &*self.table.0;
+        let mut acc = SourceDelta::default();
         let res = {
             let mut st = inner.state.lock();
-            apply(inner, &mut st, self.id, net, src, None, 0, false)
+            apply(inner, &mut st, self.id, net, Op::Withdraw(src), 0, false, &mut acc)
         };
+        acc.flush();
         inner.kick();
         res
     }
@@ -171,21 +174,24 @@ impl ImportHandle {
         let inner = &*self.table.0;
         let now = inner.now_secs();
         let mut changed = 0;
+        let mut acc = SourceDelta::default();
         {
             let mut st = inner.state.lock();
             for it in items {
                 let r = match it {
                     Import::Update(net, route) => {
-                        let src = route.src().clone();
-                        apply(inner, &mut st, self.id, net, &src, Some(route), now, false)
+                        apply(inner, &mut st, self.id, net, Op::Update(route), now, false, &mut acc)
                     }
-                    Import::Withdraw(net, src) => apply(inner, &mut st, self.id, net, &src, None, now, false),
+                    Import::Withdraw(net, src) => {
+                        apply(inner, &mut st, self.id, net, Op::Withdraw(&src), now, false, &mut acc)
+                    }
                 };
                 if matches!(r, ImportResult::Added | ImportResult::Updated | ImportResult::Withdrawn) {
                     changed += 1;
                 }
             }
         }
+        acc.flush();
         inner.kick();
         changed
     }
@@ -258,29 +264,78 @@ impl Drop for ImportHandle {
     }
 }
 
-/// Change the route of `src` in `net`: the only writer of route lists. Runs under the table lock.
+/// Per-source route count changes, applied once per call instead of once per route (the source is
+/// shared between tables, so its counter is a contended atomic).
+#[derive(Default)]
+pub(crate) struct SourceDelta {
+    src: Option<Source>,
+    delta: i64,
+}
+
+impl SourceDelta {
+    fn add(&mut self, s: &Source, d: i64) {
+        if self.src.as_ref() != Some(s) {
+            self.flush();
+            self.src = Some(s.clone());
+        }
+        self.delta += d;
+    }
+
+    pub(crate) fn flush(&mut self) {
+        if let Some(s) = self.src.take() {
+            if self.delta != 0 {
+                s.add_routes(self.delta);
+            }
+        }
+        self.delta = 0;
+    }
+}
+
+/// Increment a counter only the table-lock holder writes: a plain load and store, no locked RMW.
+#[inline]
+fn bump(c: &AtomicU64, d: i64) {
+    c.store(c.load(Ordering::Relaxed).wrapping_add_signed(d), Ordering::Relaxed);
+}
+
+/// The counters of importer `sender`, which `apply` checked exists.
+fn counters(st: &TableState, sender: u16) -> &ImporterShared {
+    &st.importers[usize::from(sender)].as_ref().expect("importer checked by apply").shared
+}
+
+/// What [`apply`] does to the route of one source.
+pub(crate) enum Op<'a> {
+    Update(Route),
+    Withdraw(&'a RouteSrc),
+}
+
+/// Change the route of one source in `net`: the only writer of route lists. Runs under the table lock.
 ///
 /// `force` bypasses the importer state check (prune and flush withdraw for stopping importers).
+/// Counters written only under the lock use plain stores (see `bump`): a locked RMW costs as much as the
+/// rest of a small import.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn apply(
     inner: &TableInner,
     st: &mut TableState,
     sender: u16,
     net: Net,
-    src: &RouteSrc,
-    new: Option<Route>,
+    op: Op<'_>,
     now: u32,
     force: bool,
+    acc: &mut SourceDelta,
 ) -> ImportResult {
     let Some(Some(imp)) = st.importers.get(usize::from(sender)) else {
         return ImportResult::Ignored;
     };
-    let shared = imp.shared.clone();
     if (imp.state != ImpState::Up && !force) || net.net_type() != inner.config.net_type {
-        shared.ignored.fetch_add(1, Ordering::Relaxed);
+        bump(&imp.shared.ignored, 1);
         return ImportResult::Ignored;
     }
     let stale = imp.stale_set;
+    let (key, new) = match op {
+        Op::Update(r) => (r.src().key(), Some(r)),
+        Op::Withdraw(s) => (s.key(), None),
+    };
 
     let id = match &new {
         Some(_) => st.index.get_or_insert(net).0,
@@ -296,15 +351,15 @@ pub(crate) fn apply(
     let old_list = old_ptr.map(|p| unsafe { ListRef::from_raw(p) });
     let old: &[Route] = old_list.as_ref().map_or(&[], ListRef::routes);
 
-    let old_pos = old.iter().position(|r| r.src() == src);
+    let old_pos = old.iter().position(|r| r.src().key() == key);
     if let Some(i) = old_pos {
         if old[i].sender().0 != sender {
             tracing::debug!(
                 target: "bird::table",
-                table = %inner.name, %net, src = ?src,
+                table = %inner.name, %net, src = ?old[i].src(),
                 "route of this source already imported by another importer (pipe loop?), ignored"
             );
-            shared.ignored.fetch_add(1, Ordering::Relaxed);
+            bump(&counters(st, sender).ignored, 1);
             return ImportResult::Ignored;
         }
     }
@@ -312,11 +367,12 @@ pub(crate) fn apply(
         (None, None) => return ImportResult::NotFound,
         (Some(r), Some(i)) if old[i].same_as(r) => {
             old[i].set_stale(stale);
-            shared.refreshed.fetch_add(1, Ordering::Relaxed);
+            bump(&counters(st, sender).refreshed, 1);
             return ImportResult::Refreshed;
         }
         _ => {}
     }
+    let new_present = new.is_some();
 
     let new = new.map(|mut r| {
         r.stamp(st.route_ids.alloc(), sender, now, stale);
@@ -388,7 +444,7 @@ pub(crate) fn apply(
                 debug_assert_eq!(s.0, seq);
                 pushed = true;
                 st.pushes += 1;
-                inner.counters.pushed.fetch_add(1, Ordering::Relaxed);
+                bump(&inner.counters.pushed, 1);
             }
             Err(item) => {
                 // The last recipient left since we looked: the list must not claim a seq nobody got.
@@ -419,30 +475,33 @@ pub(crate) fn apply(
 
     // Counters.
     let c = &inner.counters;
-    c.changes.fetch_add(1, Ordering::Relaxed);
+    let shared = counters(st, sender);
+    bump(&c.changes, 1);
     let old_len = old.len();
     if old_len == 0 && new_len > 0 {
-        c.nets.fetch_add(1, Ordering::Relaxed);
+        bump(&c.nets, 1);
     } else if old_len > 0 && new_len == 0 {
-        c.nets.fetch_sub(1, Ordering::Relaxed);
+        bump(&c.nets, -1);
     }
-    let result = match (&removed, new_routes.iter().any(|r| r.src() == src)) {
+    let result = match (&removed, new_present) {
         (None, _) => {
-            c.routes.fetch_add(1, Ordering::Relaxed);
-            shared.routes.fetch_add(1, Ordering::Relaxed);
-            shared.added.fetch_add(1, Ordering::Relaxed);
-            src.source().add_routes(1);
+            bump(&c.routes, 1);
+            bump(&shared.routes, 1);
+            bump(&shared.added, 1);
+            if let Some(r) = new_routes.iter().find(|r| r.src().key() == key) {
+                acc.add(r.src().source(), 1);
+            }
             ImportResult::Added
         }
         (Some(_), true) => {
-            shared.updated.fetch_add(1, Ordering::Relaxed);
+            bump(&shared.updated, 1);
             ImportResult::Updated
         }
         (Some(r), false) => {
-            c.routes.fetch_sub(1, Ordering::Relaxed);
-            shared.routes.fetch_sub(1, Ordering::Relaxed);
-            shared.withdrawn.fetch_add(1, Ordering::Relaxed);
-            r.src().source().add_routes(-1);
+            bump(&c.routes, -1);
+            bump(&shared.routes, -1);
+            bump(&shared.withdrawn, 1);
+            acc.add(r.src().source(), -1);
             ImportResult::Withdrawn
         }
     };
@@ -470,11 +529,17 @@ pub(crate) fn withdraw_matching(
     let net = l.net();
     let victims: Vec<(u16, RouteSrc)> =
         l.routes().iter().filter(|r| pred(r)).map(|r| (r.sender().0, r.src().clone())).collect();
+    if victims.is_empty() {
+        return 0;
+    }
     let now = inner.now_secs();
-    victims
+    let mut acc = SourceDelta::default();
+    let n = victims
         .iter()
         .filter(|(sender, src)| {
-            apply(inner, st, *sender, net, src, None, now, true) == ImportResult::Withdrawn
+            apply(inner, st, *sender, net, Op::Withdraw(src), now, true, &mut acc) == ImportResult::Withdrawn
         })
-        .count()
+        .count();
+    acc.flush();
+    n
 }
