@@ -58,6 +58,7 @@ const TABLE: &[(u8, u8, &str)] = &[
     (6, 8, "Out of Resources"),
     (7, 0, "Invalid ROUTE-REFRESH message"),
     (7, 1, "Invalid ROUTE-REFRESH message length"),
+    (8, 0, "Send hold timer expired"),
 ];
 
 /// BIRD's description of an error code and subcode (`Hold timer expired`,
