@@ -1,0 +1,296 @@
+//! Control sockets on the main loop.
+//!
+//! ```text
+//!  main socket (-s, 0660) ─┐                    ┌─► Conn: Session (birdcli) ─► commands::execute
+//!  cli "path" { restrict; }├─ accept (main loop)┤     reply bytes ─► out buffer ─► non-blocking write
+//!  cli "path2"            ─┘                    └─► Conn ...
+//! ```
+//!
+//! Every connection is a socket of the main loop. Replies are appended to the connection's buffer and
+//! written as far as the socket takes them; the rest waits for writability. While a connection's buffer
+//! holds more than [`OUT_CAP`] bytes it executes no further commands and reads nothing more, so a slow
+//! client only ever stalls itself. Commands longer than 4094 bytes are answered `9000 Command too long`
+//! by the session decoder, with bounded memory.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
+
+use birdcli::{Session, SessionConfig};
+use birdloop::{Interest, LoopGuard, Ready, SockKey};
+
+use crate::commands::{self, After};
+use crate::daemon::{request_stop, Daemon, Stop};
+
+/// Buffered reply bytes above which a connection stops executing commands until the client reads.
+pub const OUT_CAP: usize = 256 * 1024;
+
+/// Bytes read per wakeup (keeps one chatty client from holding the loop).
+const READ_CHUNK: usize = 16 * 1024;
+
+/// The CLI server: daemon state and the open listeners.
+#[derive(Debug)]
+pub struct Server {
+    /// Daemon state.
+    pub daemon: Mutex<Daemon>,
+    /// Main socket path.
+    pub main_path: PathBuf,
+    /// Extra `cli` sockets: path → (listener key, session config).
+    extra: Mutex<HashMap<String, (SockKey, SessionConfig)>>,
+    stop: Mutex<mpsc::Sender<Stop>>,
+}
+
+impl Server {
+    /// A server for `daemon`, with the main socket at `main_path`.
+    pub fn new(daemon: Daemon, main_path: PathBuf, stop: mpsc::Sender<Stop>) -> Arc<Server> {
+        Arc::new(Server {
+            daemon: Mutex::new(daemon),
+            main_path,
+            extra: Mutex::new(HashMap::new()),
+            stop: Mutex::new(stop),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Daemon> {
+        self.daemon.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Requests shutdown.
+    pub fn stop(&self, why: Stop) {
+        request_stop(&self.stop, why);
+    }
+
+    /// Unlinks every socket file (at shutdown).
+    pub fn unlink_all(&self) {
+        for path in self.extra.lock().unwrap_or_else(|e| e.into_inner()).keys() {
+            let _ = std::fs::remove_file(path);
+        }
+        let _ = std::fs::remove_file(&self.main_path);
+    }
+}
+
+/// Prepares a socket path: refuses one a live daemon listens on, removes a stale socket file.
+fn prepare_path(path: &Path) -> io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(md) if md.file_type().is_socket() => {
+            if UnixStream::connect(path).is_ok() {
+                return Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    format!("{}: another daemon is listening there", path.display()),
+                ));
+            }
+            std::fs::remove_file(path)
+        }
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{}: exists and is not a socket", path.display()),
+        )),
+        Err(_) => Ok(()),
+    }
+}
+
+fn listen(
+    g: &mut LoopGuard<'_>,
+    server: &Arc<Server>,
+    path: &Path,
+    sc: SessionConfig,
+) -> io::Result<SockKey> {
+    prepare_path(path)?;
+    let srv = Arc::clone(server);
+    let key = g.unix_listen(path, move |g, _key, l: &mut UnixListener, _ready| accept(g, &srv, l, &sc))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+    Ok(key)
+}
+
+fn session_config(server: &Server, restricted: bool, v2: bool) -> SessionConfig {
+    SessionConfig { version: server.lock().version.clone(), restricted, v2_attributes: v2 }
+}
+
+/// Opens the main control socket (mode 0660).
+pub fn listen_main(g: &mut LoopGuard<'_>, server: &Arc<Server>) -> io::Result<()> {
+    let sc = session_config(server, false, false);
+    let path = server.main_path.clone();
+    listen(g, server, &path, sc).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    tracing::info!("Control socket {}", path.display());
+    Ok(())
+}
+
+/// Opens the `cli` sockets of the configuration that are not open yet, closes (and unlinks) removed ones.
+pub fn sync_extra(g: &mut LoopGuard<'_>, server: &Arc<Server>) {
+    let wanted = {
+        let mut d = server.lock();
+        d.cli_changed = false;
+        d.rt.config.cli.clone()
+    };
+    let mut extra = server.extra.lock().unwrap_or_else(|e| e.into_inner());
+    let keep: Vec<String> = wanted.iter().map(|c| c.path.clone()).collect();
+    extra.retain(|path, (key, _)| {
+        if keep.contains(path) {
+            return true;
+        }
+        let _ = g.remove_socket::<UnixListener>(*key);
+        let _ = std::fs::remove_file(path);
+        false
+    });
+    for c in wanted {
+        let sc = session_config(server, c.restrict, c.v2_attributes);
+        if let Some((key, old)) = extra.get(&c.path) {
+            if *old == sc {
+                continue;
+            }
+            let _ = g.remove_socket::<UnixListener>(*key);
+            let _ = std::fs::remove_file(&c.path);
+        }
+        match listen(g, server, Path::new(&c.path), sc.clone()) {
+            Ok(key) => {
+                extra.insert(c.path.clone(), (key, sc));
+            }
+            Err(e) => {
+                extra.remove(&c.path);
+                tracing::error!("cli socket {}: {e}", c.path);
+            }
+        }
+    }
+}
+
+fn accept(g: &mut LoopGuard<'_>, server: &Arc<Server>, l: &mut UnixListener, sc: &SessionConfig) {
+    loop {
+        match l.accept() {
+            Ok((stream, _)) => {
+                if stream.set_nonblocking(true).is_err() {
+                    continue;
+                }
+                let mut conn = Conn::new(Arc::clone(server), sc);
+                conn.out.extend(conn.session.take_output());
+                let res = g.add_socket(stream, Interest::BOTH, move |g, key, s: &mut UnixStream, r| {
+                    conn.on_ready(g, key, s, r)
+                });
+                if let Err(e) = res {
+                    tracing::warn!("CLI: cannot register connection: {e}");
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                tracing::warn!("CLI: accept: {e}");
+                return;
+            }
+        }
+    }
+}
+
+/// `show threads` waiting for the thread snapshot.
+type ThreadsSlot = Arc<Mutex<Option<Vec<String>>>>;
+
+struct Conn {
+    server: Arc<Server>,
+    session: Session,
+    out: Vec<u8>,
+    threads: Option<ThreadsSlot>,
+    stop_after_flush: bool,
+}
+
+impl Conn {
+    fn new(server: Arc<Server>, sc: &SessionConfig) -> Conn {
+        Conn { server, session: Session::new(sc), out: Vec::new(), threads: None, stop_after_flush: false }
+    }
+
+    fn on_ready(&mut self, g: &mut LoopGuard<'_>, key: SockKey, s: &mut UnixStream, r: Ready) {
+        if r.readable && self.out.len() < OUT_CAP && !self.stop_after_flush {
+            let mut buf = [0u8; 4096];
+            let mut total = 0;
+            while total < READ_CHUNK {
+                match s.read(&mut buf) {
+                    Ok(0) => {
+                        let _ = g.remove_socket::<UnixStream>(key);
+                        return;
+                    }
+                    Ok(n) => {
+                        self.session.feed(&buf[..n]);
+                        total += n;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => {
+                        let _ = g.remove_socket::<UnixStream>(key);
+                        return;
+                    }
+                }
+            }
+        }
+        self.process(g);
+        loop {
+            if self.out.is_empty() {
+                break;
+            }
+            match s.write(&self.out) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.out.drain(..n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    let _ = g.remove_socket::<UnixStream>(key);
+                    return;
+                }
+            }
+        }
+        if self.stop_after_flush && self.out.is_empty() {
+            self.server.stop(Stop::Down);
+        }
+        // Waiting for the thread snapshot: poll writability (the snapshot takes a few loop rounds).
+        let want_write = !self.out.is_empty() || self.threads.is_some();
+        let want_read = self.out.len() < OUT_CAP && !self.stop_after_flush;
+        let _ = g.set_interest(key, Interest { read: want_read, write: want_write });
+    }
+
+    fn process(&mut self, g: &mut LoopGuard<'_>) {
+        loop {
+            if let Some(slot) = &self.threads {
+                let lines = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+                let Some(lines) = lines else { break };
+                self.threads = None;
+                let w = self.session.writer();
+                match lines.split_last() {
+                    Some((last, rest)) => {
+                        for l in rest {
+                            w.line(birdcli::code::THREADS, l);
+                        }
+                        w.finish(birdcli::code::THREADS, last);
+                    }
+                    None => w.finish(birdcli::code::OK, ""),
+                }
+            }
+            if self.out.len() >= OUT_CAP || self.stop_after_flush {
+                break;
+            }
+            let Some(cmd) = self.session.next_command() else { break };
+            let after = {
+                let mut d = self.server.lock();
+                commands::execute(&mut d, cmd, self.session.writer())
+            };
+            match after {
+                After::Done => {}
+                After::Shutdown => self.stop_after_flush = true,
+                After::Threads { all } => {
+                    let slot: ThreadsSlot = Arc::new(Mutex::new(None));
+                    let s2 = Arc::clone(&slot);
+                    birdloop::snapshot_threads(move |snap| {
+                        *s2.lock().unwrap_or_else(|e| e.into_inner()) = Some(snap.render(all));
+                    });
+                    self.threads = Some(slot);
+                }
+            }
+            self.out.extend(self.session.take_output());
+        }
+        self.out.extend(self.session.take_output());
+        let changed = self.server.lock().cli_changed;
+        if changed {
+            sync_extra(g, &self.server);
+        }
+    }
+}

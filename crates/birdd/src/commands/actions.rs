@@ -1,0 +1,112 @@
+//! `enable`, `disable`, `restart` on protocols by name, `"pattern"` or `all`.
+
+use birdcli::format::actions::{proto_actions, ProtoOutcome};
+use birdcli::{code, ProtoTarget, ReplyWriter};
+
+use crate::daemon::Daemon;
+
+/// The action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `enable`
+    Enable,
+    /// `disable`
+    Disable,
+    /// `restart`
+    Restart,
+}
+
+/// Shell-style pattern match (`*`, `?`), as BIRD's `patmatch`.
+pub fn patmatch(pat: &str, s: &str) -> bool {
+    let (p, s): (Vec<char>, Vec<char>) = (pat.chars().collect(), s.chars().collect());
+    fn go(p: &[char], s: &[char]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some('*') => (0..=s.len()).any(|i| go(&p[1..], &s[i..])),
+            Some('?') => !s.is_empty() && go(&p[1..], &s[1..]),
+            Some(c) => s.first() == Some(c) && go(&p[1..], &s[1..]),
+        }
+    }
+    go(&p, &s)
+}
+
+/// Indices of the protocols a target names; `Err` is the reply for an unknown symbol.
+pub fn select(d: &Daemon, target: &ProtoTarget) -> Result<Vec<usize>, (u16, String)> {
+    let protos = &d.rt.protos;
+    match target {
+        ProtoTarget::All => Ok((0..protos.len()).collect()),
+        ProtoTarget::Pattern(p) => {
+            Ok(protos.iter().enumerate().filter(|(_, x)| patmatch(p, &x.cfg.name)).map(|(i, _)| i).collect())
+        }
+        ProtoTarget::Name(n) => match protos.iter().position(|x| &x.cfg.name == n) {
+            Some(i) => Ok(vec![i]),
+            None if d.rt.config.table(n).is_some() || d.rt.config.filter(n).is_some() => {
+                Err((code::PARSE_ERROR, format!("{n} is not a protocol")))
+            }
+            None => Err((code::PARSE_ERROR, "syntax error, unexpected CF_SYM_UNDEFINED".into())),
+        },
+    }
+}
+
+/// Runs the action and writes the reply.
+pub fn run(
+    d: &mut Daemon,
+    action: Action,
+    target: &ProtoTarget,
+    message: Option<String>,
+    w: &mut ReplyWriter,
+) {
+    let idx = match select(d, target) {
+        Ok(v) => v,
+        Err((c, t)) => {
+            w.finish(c, t);
+            return;
+        }
+    };
+    let mut results = Vec::new();
+    for i in idx {
+        let name = d.rt.protos[i].cfg.name.clone();
+        let outcome = match action {
+            Action::Disable => {
+                if d.rt.disable(i, message.clone()) {
+                    tracing::info!("{name}: disabled by CLI");
+                    ProtoOutcome::Disabled
+                } else {
+                    ProtoOutcome::AlreadyDisabled
+                }
+            }
+            Action::Enable => {
+                if d.rt.enable(i, message.clone()) {
+                    tracing::info!("{name}: enabled by CLI");
+                    ProtoOutcome::Enabled
+                } else {
+                    ProtoOutcome::AlreadyEnabled
+                }
+            }
+            Action::Restart => {
+                if d.rt.restart(i, message.clone()) {
+                    tracing::info!("{name}: restarted by CLI");
+                    ProtoOutcome::Restarted
+                } else {
+                    ProtoOutcome::AlreadyDisabled
+                }
+            }
+        };
+        results.push((name, outcome));
+    }
+    proto_actions(w, &results);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::patmatch;
+
+    #[test]
+    fn patterns() {
+        assert!(patmatch("peer*", "peer_b4"));
+        assert!(patmatch("*4", "static4"));
+        assert!(patmatch("st?tic4", "static4"));
+        assert!(!patmatch("peer*", "static4"));
+        assert!(patmatch("*", ""));
+    }
+}

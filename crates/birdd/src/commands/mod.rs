@@ -1,0 +1,87 @@
+//! Command execution: one file per command family. Each function writes a complete reply (ending with a
+//! final line) into the session's [`ReplyWriter`].
+
+pub mod actions;
+pub mod configure;
+pub mod show_memory;
+pub mod show_protocols;
+pub mod show_route;
+pub mod show_status;
+
+use birdcli::{code, Command, ReplyWriter, TimeContext};
+
+use crate::daemon::Daemon;
+
+/// What the CLI server has to do after a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    /// Nothing: the reply is complete.
+    Done,
+    /// `down`: flush the reply, then shut down.
+    Shutdown,
+    /// `show threads [all]`: the reply comes when the threads answered.
+    Threads {
+        /// `all`
+        all: bool,
+    },
+}
+
+/// The time context for replies.
+pub fn time_context(d: &Daemon) -> TimeContext {
+    TimeContext { formats: d.time_formats.clone(), now: crate::runtime::now(), utc_offset_secs: 0 }
+}
+
+/// Runs one command.
+pub fn execute(d: &mut Daemon, cmd: Command, w: &mut ReplyWriter) -> After {
+    match cmd {
+        Command::ShowStatus => show_status::run(d, w),
+        Command::ShowProtocols { all, target } => show_protocols::run(d, all, target.as_ref(), w),
+        Command::ShowRoute(q) => show_route::run(d, &q, w),
+        Command::ShowMemory => show_memory::run(d, w),
+        Command::ShowThreads { all } => return After::Threads { all },
+        Command::Enable { target, message } => actions::run(d, actions::Action::Enable, &target, message, w),
+        Command::Disable { target, message } => {
+            actions::run(d, actions::Action::Disable, &target, message, w)
+        }
+        Command::Restart { target, message } => {
+            actions::run(d, actions::Action::Restart, &target, message, w)
+        }
+        Command::Configure { soft: _, file, timeout } => {
+            if timeout.is_some() {
+                w.finish(code::PARSE_ERROR, "configure timeout is not available in this build");
+            } else {
+                configure::configure(d, file.as_deref(), w);
+            }
+        }
+        Command::ConfigureCheck { file } => configure::check(d, file.as_deref(), w),
+        Command::ConfigureStatus => configure::status(d, w),
+        Command::ConfigureConfirm | Command::ConfigureUndo => birdcli::format::actions::configure_confirm(
+            w,
+            birdcli::format::actions::ConfirmResult::NothingToDo,
+        ),
+        Command::Down => {
+            birdcli::format::actions::shutdown_requested(w);
+            return After::Shutdown;
+        }
+        other => not_available(&other, w),
+    }
+    After::Done
+}
+
+fn not_available(cmd: &Command, w: &mut ReplyWriter) {
+    let what = match cmd {
+        Command::ShowInterfaces { .. } => "show interfaces (no device protocol yet)",
+        Command::ShowSymbols(_) => "show symbols",
+        Command::ShowStatic { .. } => "show static",
+        Command::ShowBfdSessions { .. } => "show bfd sessions (no BFD protocol)",
+        Command::ShowOspf { .. } => "show ospf (no OSPF protocol)",
+        Command::Eval(_) => "eval (the filter engine is pending)",
+        Command::Reload { .. } => "reload",
+        Command::GracefulRestart => "graceful restart",
+        Command::Debug { .. } => "debug",
+        Command::Mrtdump { .. } => "mrtdump",
+        Command::Dump { .. } => "dump",
+        _ => "this command",
+    };
+    w.finish_fmt(code::PARSE_ERROR, format_args!("{what} is not available in this build"));
+}

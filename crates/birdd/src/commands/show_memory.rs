@@ -1,0 +1,44 @@
+//! `show memory`: figures from birdmem's page allocator and birdtable's table statistics.
+
+use birdcli::format::memory::{show_memory, MemSize, MemoryReport, PageStats};
+use birdcli::ReplyWriter;
+
+use crate::daemon::Daemon;
+
+const ROUTE_BYTES: u64 = std::mem::size_of::<birdtable::Route>() as u64;
+
+/// Writes the reply.
+pub fn run(d: &Daemon, w: &mut ReplyWriter) {
+    let mut tables = MemSize::default();
+    for (_, t) in d.rt.ordered_tables() {
+        let s = t.stats();
+        tables.effective += s.routes * ROUTE_BYTES;
+        tables.overhead += t.index_heap_bytes() as u64;
+    }
+    let config = MemSize { effective: d.config_text_len as u64, overhead: 0 };
+    let ps = birdmem::PageAllocator::global().stats();
+    let page = d.page_size as u64;
+    let free = (ps.hot_local + ps.hot_global) as u64;
+    let cold = (ps.cold + ps.cold_index) as u64;
+    let active = (ps.total as u64).saturating_sub(free + cold);
+    let standby = MemSize { effective: 0, overhead: free * page };
+    let total = MemSize {
+        effective: tables.effective + config.effective,
+        overhead: tables.overhead + standby.overhead,
+    };
+    let report = MemoryReport {
+        routing_tables: tables,
+        route_attributes: MemSize::default(),
+        protocols: MemSize::default(),
+        current_config: config,
+        standby,
+        total,
+        pages: Some(PageStats {
+            active: active * page,
+            kept_free: free * page,
+            cold_free: cold * page,
+            hot_depleted_in_rcu: ps.depleted_in_rcu,
+        }),
+    };
+    show_memory(w, &report);
+}

@@ -1,0 +1,225 @@
+//! `show route [all|count|stats] [table t|all] [protocol p] [for addr|prefix] [in prefix] [<prefix>]
+//! [primary] [where expr|filter f]`.
+
+use std::ops::ControlFlow;
+
+use birdcli::format::routes::{
+    show_route, show_route_lookup, BestMark, NetRoutes, NextHop, RouteCount, RouteDest, RouteRow, TableRoutes,
+};
+use birdcli::{code, ForTarget, NetSelect, ReplyWriter, RouteQuery, StatsMode, TableSelect};
+use birdnet::Net;
+use birdtable::attrs::{AttrStyle, Dest};
+use birdtable::{Route, Table};
+
+use crate::daemon::Daemon;
+use crate::filter::{self, RouteFilter, RouteView};
+use crate::protocols::first_gateway;
+
+fn dest(d: &Dest) -> RouteDest {
+    match d {
+        Dest::Unicast(hops) => RouteDest::Unicast(
+            hops.iter()
+                .map(|h| NextHop {
+                    gateway: h.gw,
+                    iface: h.iface.as_ref().map(|i| i.name().to_owned()).unwrap_or_else(|| "???".into()),
+                    labels: Vec::new(),
+                    onlink: h.onlink,
+                    weight: (hops.len() > 1).then(|| u32::from(h.weight) + 1),
+                })
+                .collect(),
+        ),
+        Dest::Blackhole => RouteDest::Blackhole,
+        Dest::Unreachable => RouteDest::Unreachable,
+        Dest::Prohibit => RouteDest::Prohibit,
+    }
+}
+
+fn row(d: &Daemon, net: &Net, r: &Route, best: bool, verbose: bool) -> RouteRow {
+    let a = r.attrs();
+    let from = a.from.filter(|f| Some(*f) != first_gateway(&a.dest));
+    let details = if verbose {
+        let mut v = Vec::new();
+        a.detail_lines(AttrStyle::Bird2, r.pref(), &mut v);
+        v.into_iter().map(|l| (l.code, l.text)).collect()
+    } else {
+        Vec::new()
+    };
+    RouteRow {
+        dest: dest(&a.dest),
+        proto: r.src().source().name().to_owned(),
+        since: d.rt.route_time(r.src().source().id(), net),
+        from,
+        best: if best { BestMark::Primary } else { BestMark::None },
+        pref: u32::from(r.pref()),
+        igp_metric: None,
+        suffix: a.bgp_summary(),
+        details,
+    }
+}
+
+enum Select {
+    All,
+    Exact(Net),
+    In(Net),
+    ForAddr(std::net::IpAddr),
+    ForNet(Net),
+}
+
+impl Select {
+    fn considers(&self, n: &Net) -> bool {
+        match self {
+            Select::All => true,
+            Select::Exact(x) => n == x,
+            Select::In(x) => n.is_subnet_of(x),
+            Select::ForAddr(a) => n.contains_addr(*a),
+            Select::ForNet(x) => x.is_subnet_of(n),
+        }
+    }
+    fn longest_only(&self) -> bool {
+        matches!(self, Select::ForAddr(_) | Select::ForNet(_))
+    }
+}
+
+fn syntax_error(w: &mut ReplyWriter) {
+    w.finish(code::PARSE_ERROR, "syntax error, unexpected CF_SYM_UNDEFINED");
+}
+
+/// Writes the reply.
+pub fn run(d: &Daemon, q: &RouteQuery, w: &mut ReplyWriter) {
+    if q.export.is_some() {
+        w.finish(code::PARSE_ERROR, "show route export/noexport is not available in this build");
+        return;
+    }
+    if q.filtered {
+        w.finish(
+            code::PARSE_ERROR,
+            "show route filtered is not available in this build (no import keep filtered)",
+        );
+        return;
+    }
+    let mut filters: Vec<RouteFilter> = Vec::new();
+    for f in &q.filters {
+        match filter::from_cli(f, &d.rt.config) {
+            Ok(f) => filters.push(f),
+            Err(e) => {
+                w.finish(code::PARSE_ERROR, e);
+                return;
+            }
+        }
+    }
+    if let Some(p) = &q.protocol {
+        if !d.rt.protos.iter().any(|x| &x.cfg.name == p) {
+            syntax_error(w);
+            return;
+        }
+    }
+    let sel = match &q.net {
+        NetSelect::All => Select::All,
+        NetSelect::Exact(n) => Select::Exact(*n),
+        NetSelect::In(n) => Select::In(*n),
+        NetSelect::For(ForTarget::Addr(a)) => Select::ForAddr(*a),
+        NetSelect::For(ForTarget::Net(n)) => Select::ForNet(*n),
+        NetSelect::For(ForTarget::Symbol(_)) => {
+            w.finish(code::PARSE_ERROR, "show route for <constant> is not available in this build");
+            return;
+        }
+    };
+    let names: Vec<(String, bool)> = match &q.tables {
+        TableSelect::All => d.rt.ordered_tables().map(|(n, _)| (n.to_owned(), false)).collect(),
+        TableSelect::Named(v) => {
+            if let Some(bad) = v.iter().find(|n| !d.rt.tables.contains_key(*n)) {
+                let _ = bad;
+                syntax_error(w);
+                return;
+            }
+            v.iter().map(|n| (n.clone(), true)).collect()
+        }
+        TableSelect::Default => match &q.protocol {
+            Some(p) => {
+                d.rt.protos
+                    .iter()
+                    .filter(|x| &x.cfg.name == p)
+                    .map(|x| (x.table_name().to_owned(), false))
+                    .collect()
+            }
+            None => {
+                d.rt.ordered_tables()
+                    .filter(|(n, _)| *n == "master4" || *n == "master6")
+                    .map(|(n, _)| (n.to_owned(), false))
+                    .collect()
+            }
+        },
+    };
+    // A net type mismatch skips a table (`show route for 2001:db8::1` looks only at IPv6 tables).
+    let family_ok = |t: &Table| match &sel {
+        Select::All => true,
+        Select::Exact(n) | Select::In(n) | Select::ForNet(n) => n.net_type() == t.net_type(),
+        Select::ForAddr(a) => a.is_ipv4() == (t.net_type() == birdnet::NetType::Ipv4),
+    };
+    let mut out = Vec::new();
+    let mut found = false;
+    for (name, explicit) in names {
+        let Some(t) = d.rt.tables.get(&name) else { continue };
+        let mut tr =
+            TableRoutes { name: name.clone(), explicit, nets: Vec::new(), count: RouteCount::default() };
+        if !family_ok(t) {
+            out.push(tr);
+            continue;
+        }
+        let mut nets: Vec<(Net, Vec<Route>)> = Vec::new();
+        t.walk(|_, l| {
+            let net = l.net();
+            if sel.considers(&net) {
+                nets.push((net, l.routes().to_vec()));
+            }
+            ControlFlow::Continue(())
+        });
+        if sel.longest_only() {
+            if let Some(best) = nets.iter().map(|(n, _)| n.len()).max() {
+                nets.retain(|(n, _)| n.len() == best);
+            }
+        }
+        for (net, routes) in nets {
+            found = true;
+            tr.count.networks += 1;
+            tr.count.routes += routes.len() as u64;
+            let mut rows = Vec::new();
+            for (i, r) in routes.iter().enumerate() {
+                if q.primary && i > 0 {
+                    continue;
+                }
+                if q.protocol.as_ref().is_some_and(|p| p != r.src().source().name()) {
+                    continue;
+                }
+                let view =
+                    RouteView { net, attrs: r.attrs(), pref: r.pref(), proto: r.src().source().name() };
+                let mut ok = true;
+                for f in &filters {
+                    match f.accepts(&view) {
+                        Ok(true) => {}
+                        Ok(false) => ok = false,
+                        Err(e) => {
+                            tracing::error!("filter runtime error in show route: {e}");
+                            ok = false;
+                        }
+                    }
+                }
+                if ok {
+                    rows.push(row(d, &net, r, i == 0, q.verbose));
+                }
+            }
+            tr.count.shown += rows.len() as u64;
+            if !rows.is_empty() {
+                tr.nets.push(NetRoutes { net, routes: rows });
+            }
+        }
+        out.push(tr);
+    }
+    let tc = super::time_context(d);
+    let lookup = matches!(sel, Select::Exact(_) | Select::ForAddr(_) | Select::ForNet(_));
+    if lookup && q.stats == StatsMode::None {
+        show_route_lookup(w, &out, q.verbose, found, &tc);
+    } else {
+        show_route(w, &out, q.stats, q.verbose, &tc);
+    }
+}

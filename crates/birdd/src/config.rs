@@ -1,0 +1,171 @@
+//! Loading and checking a configuration: birdconf parses it; this module refuses what this build cannot
+//! run, with BIRD's `file:line:col message` errors, so a config either runs completely or not at all.
+
+use std::sync::Arc;
+
+use birdconf::ast::{Config, ProtoKind, ProtoSpecific, StaticDest, TimeFormat};
+use birdconf::ConfigError;
+
+use crate::filter::RouteFilter;
+use crate::paths::{ConfigSource, BUILTIN_CONFIG};
+
+/// Reads, parses and checks a configuration.
+pub fn load(src: &ConfigSource) -> Result<Arc<Config>, ConfigError> {
+    let cfg = match src {
+        ConfigSource::File(f) => birdconf::parse_file(f)?,
+        ConfigSource::Builtin => birdconf::parse_str(src.name(), BUILTIN_CONFIG)?,
+    };
+    check(&cfg)?;
+    Ok(Arc::new(cfg))
+}
+
+/// Refuses protocols and constructs this build does not run.
+pub fn check(cfg: &Config) -> Result<(), ConfigError> {
+    for p in &cfg.protocols {
+        match p.kind {
+            ProtoKind::Static | ProtoKind::Pipe => {}
+            other => {
+                return Err(p.loc.error(format!(
+                    "Protocol {} ({}) is not available in this build (only static and pipe are)",
+                    other.keyword(),
+                    p.name
+                )))
+            }
+        }
+        if p.channels.len() > 1 {
+            return Err(p.loc.error(format!("Protocol {}: only one channel is supported", p.name)));
+        }
+        for ch in &p.channels {
+            for spec in [&ch.import, &ch.export] {
+                RouteFilter::from_spec(spec, cfg).map_err(|e| {
+                    if e.file.is_empty() {
+                        ch.loc.error(e.message)
+                    } else {
+                        e
+                    }
+                })?;
+            }
+            if ch.import_limit.is_some() || ch.receive_limit.is_some() || ch.export_limit.is_some() {
+                return Err(ch.loc.error("Channel limits are not available in this build"));
+            }
+        }
+        if let ProtoSpecific::Static(s) = &p.specific {
+            for r in &s.routes {
+                if r.attrs.is_some() {
+                    return Err(r.loc.error(
+                        "Per-route attribute blocks are not available in this build (the filter engine is pending)",
+                    ));
+                }
+                if let StaticDest::Recursive(_) = r.dest {
+                    return Err(r.loc.error("Recursive static routes are not available in this build"));
+                }
+                if let StaticDest::Via(hops) = &r.dest {
+                    if hops.len() > 1 {
+                        return Err(r.loc.error("Multipath static routes are not available in this build"));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn time_format(t: &TimeFormat) -> birdcli::TimeFormat {
+    match t {
+        TimeFormat::Iso { long: false, frac_digits: 0 } => birdcli::TimeFormat::iso_short(),
+        TimeFormat::Iso { long: false, frac_digits: 6 } => birdcli::TimeFormat::iso_short_us(),
+        TimeFormat::Iso { long: false, .. } => birdcli::TimeFormat::iso_short_ms(),
+        TimeFormat::Iso { long: true, frac_digits: 0 } => birdcli::TimeFormat::iso_long(),
+        TimeFormat::Iso { long: true, frac_digits: 6 } => birdcli::TimeFormat::iso_long_us(),
+        TimeFormat::Iso { long: true, .. } => birdcli::TimeFormat::iso_long_ms(),
+        TimeFormat::Custom { fmt, older: None } => birdcli::TimeFormat::custom(fmt.clone()),
+        TimeFormat::Custom { fmt, older: Some((limit, fmt2)) } => {
+            birdcli::TimeFormat::custom_with_limit(fmt.clone(), i64::from(*limit), fmt2.clone())
+        }
+    }
+}
+
+/// The config's `timeformat` settings for the CLI.
+pub fn time_formats(cfg: &Config) -> birdcli::TimeFormats {
+    let t = &cfg.timeformat;
+    birdcli::TimeFormats {
+        route: time_format(&t.route),
+        protocol: time_format(&t.protocol),
+        base: time_format(&t.base),
+        log: time_format(&t.log),
+    }
+}
+
+/// A protocol's configuration with source positions removed, for "did it change?" on reconfigure:
+/// moving a protocol in the file is not a change, editing it (or a filter it uses) is.
+pub fn proto_fingerprint(cfg: &Config, p: &birdconf::ast::ProtocolConfig) -> String {
+    let mut s = strip_locs(&format!("{p:?}"));
+    for ch in &p.channels {
+        for spec in [&ch.import, &ch.export] {
+            if let birdconf::ast::FilterSpec::Named(n) = spec {
+                if let Some(f) = cfg.filter(n) {
+                    s.push_str(&strip_locs(&format!("{f:?}")));
+                }
+            }
+        }
+    }
+    s
+}
+
+fn strip_locs(s: &str) -> String {
+    // `Loc` prints as `file:line:col`; every position field is named `loc` or `end_loc`.
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("loc: ") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 5..];
+        let end = after.find([',', '}', ')']).unwrap_or(after.len());
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_config_is_valid() {
+        let c = load(&ConfigSource::Builtin).unwrap();
+        assert!(c.protocol("static4").is_some());
+        assert!(c.protocol("p_lg4").is_some());
+        assert!(c.table("lg4").is_some());
+    }
+
+    #[test]
+    fn unavailable_protocols_are_errors() {
+        for (text, col) in [
+            (
+                "router id 1.1.1.1;\nprotocol bgp peer1 { local as 1; neighbor 192.0.2.2 as 2; ipv4 { import all; export none; }; }\n",
+                "2:1",
+            ),
+            ("router id 1.1.1.1;\nprotocol kernel { ipv4; }\n", "2:1"),
+            ("router id 1.1.1.1;\nprotocol device { }\n", "2:1"),
+            ("router id 1.1.1.1;\nprotocol direct { ipv4; }\n", "2:1"),
+        ] {
+            let cfg = birdconf::parse_str("x.conf", text).unwrap();
+            let e = check(&cfg).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("x.conf:{col} Protocol ")), "{e}");
+            assert!(e.contains("is not available in this build"), "{e}");
+        }
+    }
+
+    #[test]
+    fn fingerprint_ignores_positions() {
+        let a =
+            birdconf::parse_str("a", "protocol static st1 { ipv4; route 10.0.0.0/8 blackhole; }").unwrap();
+        let b = birdconf::parse_str("a", "\n\n  protocol static st1 { ipv4; route 10.0.0.0/8 blackhole; }")
+            .unwrap();
+        let c =
+            birdconf::parse_str("a", "protocol static st1 { ipv4; route 10.0.0.0/9 blackhole; }").unwrap();
+        let f = |c: &Config| proto_fingerprint(c, c.protocol("st1").unwrap());
+        assert_eq!(f(&a), f(&b));
+        assert_ne!(f(&a), f(&c));
+    }
+}

@@ -1,0 +1,61 @@
+//! birdd: a multithreaded Internet routing daemon, drop-in for BIRD.
+//!
+//! The binary is thin; each concept is one module here:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`args`] | BIRD's command line (`-c -s -f -p -d -P -u -g`, `ctl`) |
+//! | [`paths`] | default config and socket locations, the built-in example config |
+//! | [`config`] | loading and checking a config (what this build can run) |
+//! | [`filter`] | channel and `show route` filters (interim evaluator until birdfilter lands) |
+//! | [`netif`] | gateway → interface resolution from procfs (until the device protocol) |
+//! | [`protocols`] | static and pipe protocols on birdtable tables (until birdproto has them) |
+//! | [`runtime`] | tables, protocols, applying a new configuration |
+//! | [`daemon`] | startup order, daemonizing, shared state, shutdown |
+//! | [`cli`] | control sockets and sessions on the main loop |
+//! | [`commands`] | one file per command family |
+//! | [`signals`] | SIGHUP / SIGTERM / SIGINT through a self-pipe in the main loop |
+//! | [`logging`] | tracing with the config's `log` targets |
+//! | [`privileges`] | `-u`/`-g` keeping the network capabilities |
+//! | [`pidfile`] | `-P` |
+//! | [`client`] | `birdd ctl` |
+//!
+//! Threads: the main loop (control sockets, signals, commands) runs on its own one-thread group; tables'
+//! service loops run on the `worker` group sized by `threads` / `thread group worker`.
+
+pub mod args;
+pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod config;
+pub mod daemon;
+pub mod filter;
+pub mod logging;
+pub mod netif;
+pub mod paths;
+pub mod pidfile;
+pub mod privileges;
+pub mod protocols;
+pub mod runtime;
+pub mod signals;
+
+/// Entry point: parses arguments and runs the daemon or the client; returns the exit status.
+pub fn main_with_args(args: &[String]) -> i32 {
+    match args::parse(args) {
+        Ok(args::Invocation::Help) => {
+            print!("{}", args::USAGE);
+            0
+        }
+        Ok(args::Invocation::Version) => {
+            println!("BIRD version {} (birdd)", daemon::version());
+            0
+        }
+        Ok(args::Invocation::Ctl(c)) => client::run(c),
+        Ok(args::Invocation::Daemon(d)) => daemon::run(d),
+        Err(e) => {
+            eprintln!("birdd: {e}");
+            eprint!("{}", args::USAGE);
+            1
+        }
+    }
+}
