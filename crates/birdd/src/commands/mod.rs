@@ -8,7 +8,7 @@ pub mod show_protocols;
 pub mod show_route;
 pub mod show_status;
 
-use birdcli::{code, Command, ReplyWriter, TimeContext};
+use birdcli::{code, Command, ProtoTarget, ReplyWriter, TableSelect, TimeContext};
 
 use crate::daemon::Daemon;
 
@@ -31,8 +31,59 @@ pub fn time_context(d: &Daemon) -> TimeContext {
     TimeContext { formats: d.time_formats.clone(), now: crate::runtime::now(), utc_offset_secs: 0 }
 }
 
+/// Whether `name` is a symbol of the running configuration.
+fn is_symbol(d: &Daemon, name: &str) -> bool {
+    let c = &d.rt.config;
+    c.protocol(name).is_some()
+        || c.table(name).is_some()
+        || c.filter(name).is_some()
+        || c.function(name).is_some()
+        || c.define(name).is_some()
+        || c.template(name).is_some()
+}
+
+/// BIRD resolves names while parsing: an undefined one is a syntax error, a symbol of the wrong kind a
+/// semantic error.
+fn check_symbols(d: &Daemon, cmd: &Command) -> Option<(u16, String)> {
+    let undefined = || (code::PARSE_ERROR, birdcli::undefined_symbol_message(cmd).to_owned());
+    let proto = |n: &str| {
+        if !is_symbol(d, n) {
+            Some(undefined())
+        } else if d.rt.config.protocol(n).is_none() {
+            Some((code::NO_SUCH_SYMBOL, format!("{n} is not a protocol")))
+        } else {
+            None
+        }
+    };
+    match cmd {
+        Command::Enable { target: ProtoTarget::Name(n), .. }
+        | Command::Disable { target: ProtoTarget::Name(n), .. }
+        | Command::Restart { target: ProtoTarget::Name(n), .. }
+        | Command::Reload { target: ProtoTarget::Name(n), .. }
+        | Command::ShowProtocols { target: Some(ProtoTarget::Name(n)), .. } => proto(n),
+        Command::ShowRoute(q) => {
+            if let TableSelect::Named(v) = &q.tables {
+                for t in v {
+                    if !is_symbol(d, t) {
+                        return Some(undefined());
+                    }
+                    if d.rt.config.table(t).is_none() {
+                        return Some((code::PARSE_ERROR, "Table name required".into()));
+                    }
+                }
+            }
+            q.protocol.as_deref().and_then(proto)
+        }
+        _ => None,
+    }
+}
+
 /// Runs one command.
 pub fn execute(d: &mut Daemon, cmd: Command, w: &mut ReplyWriter) -> After {
+    if let Some((c, text)) = check_symbols(d, &cmd) {
+        w.finish(c, text);
+        return After::Done;
+    }
     match cmd {
         Command::ShowStatus => show_status::run(d, w),
         Command::ShowProtocols { all, target } => show_protocols::run(d, all, target.as_ref(), w),
