@@ -3,6 +3,8 @@
 //! the version and, for listings that in the lab also held kernel/direct/BGP routes, the routes of those
 //! protocols are normalised away.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{keep_routes_of, norm_times, transcript, Daemon, TempDir};

@@ -1,6 +1,6 @@
 //! Helpers for the daemon tests: temp dirs, a daemon process cleaned up by PID, raw CLI sessions,
 //! transcript loading and normalisation.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;

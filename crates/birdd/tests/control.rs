@@ -1,0 +1,213 @@
+//! Control-socket behaviour: restricted sockets and sessions, long commands, configure (broken, changed,
+//! check), SIGHUP, SIGTERM, `down`, `-p`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::process::Command;
+
+use common::{transcript, Daemon, TempDir, BIN};
+use rustix::process::Signal;
+
+fn conf(extra_route: &str, cli: &str) -> String {
+    format!(
+        r#"router id 192.0.2.1;
+timeformat protocol iso long ms;
+{cli}
+ipv4 table t2;
+protocol static s1 {{
+  ipv4;
+  route 10.1.0.0/16 blackhole;
+{extra_route}
+}}
+protocol static s2 {{
+  ipv4;
+  route 10.2.0.0/16 unreachable;
+}}
+protocol pipe p1 {{
+  table master4;
+  peer table t2;
+  export where net.len >= 16;
+  import none;
+}}
+"#
+    )
+}
+
+/// The `Since` column of a protocol's row.
+fn since(d: &Daemon, proto: &str) -> String {
+    let r = d.cmd(&format!("show protocols {proto}"));
+    let row = r.lines().nth(1).unwrap();
+    row[5 + 44..].trim().to_owned()
+}
+
+#[test]
+fn restricted_socket_and_session() {
+    let dir = TempDir::new("rs");
+    let lg = dir.path("lg.ctl");
+    let c = dir.write("a.conf", &conf("", &format!("cli \"{}\" {{ restrict; }};", lg.display())));
+    let d = Daemon::start(&c, &dir.path("a.ctl"));
+    let mode = |p: &std::path::Path| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    };
+    assert_eq!(mode(&d.socket), 0o660);
+    assert_eq!(mode(&lg), 0o660);
+
+    let mut s = common::Session::connect(&lg);
+    for cmd in ["configure", "configure check", "disable s1", "enable s1", "restart s1", "down"] {
+        assert_eq!(s.cmd(cmd), "8007 Access denied\n", "{cmd}");
+    }
+    assert!(s.cmd("show protocols").starts_with("2002-Name"));
+    assert!(s.cmd("show route").contains("10.1.0.0/16"));
+    assert_eq!(s.cmd("restrict"), "0016 Access restricted\n");
+
+    // The main socket: `restrict` turns a session into a restricted one (BIRD 90-restrict-session).
+    let mut m = d.session();
+    assert_eq!(m.cmd("restrict"), transcript("90-restrict-session.01"));
+    assert_eq!(m.cmd("configure"), transcript("90-restrict-session.05"));
+    assert_eq!(m.cmd("configure check"), transcript("90-restrict-session.06"));
+    assert_eq!(m.cmd("restart s1"), transcript("90-restrict-session.08"));
+    assert_eq!(m.cmd("down"), transcript("90-restrict-session.09"));
+    // Still running, other sessions unaffected.
+    assert!(d.cmd("show status").ends_with("0013 Daemon is up and running\n"));
+}
+
+#[test]
+fn long_command_and_slow_client() {
+    let dir = TempDir::new("lc");
+    let c = dir.write("a.conf", &conf("", ""));
+    let d = Daemon::start(&c, &dir.path("a.ctl"));
+    let mut s = d.session();
+    let long = format!("show route where net ~ [ {} ]\n", "10.0.0.0/8, ".repeat(900));
+    assert!(long.len() > 10_000);
+    s.send(long.as_bytes());
+    assert_eq!(s.read_reply(), "9000 Command too long\n");
+    assert!(s.cmd("show status").ends_with("0013 Daemon is up and running\n"));
+    // A 4094-byte command is still accepted (here: a syntax error, not "too long").
+    let max = format!("show route where {}", " ".repeat(4094 - 17 - 4) + "true");
+    assert_eq!(max.len(), 4094);
+    assert!(s.cmd(&max).starts_with("1007-Table master4:"));
+
+    // A client that sends many commands and never reads does not block others.
+    let mut slow = d.session();
+    for _ in 0..2000 {
+        slow.send(b"show route all\n");
+    }
+    for _ in 0..3 {
+        assert!(d.cmd("show status").ends_with("0013 Daemon is up and running\n"));
+    }
+}
+
+#[test]
+fn configure_broken_changed_and_check() {
+    let dir = TempDir::new("cf");
+    let path = dir.write("a.conf", &conf("", ""));
+    let d = Daemon::start(&path, &dir.path("a.ctl"));
+    let p = path.display().to_string();
+    assert_eq!(
+        d.cmd("configure check"),
+        format!("0002-Reading configuration from {p}\n0020 Configuration OK\n")
+    );
+    let s2_since = since(&d, "s2");
+    let s1_since = since(&d, "s1");
+
+    // Broken: the running config stays, the reply says where the error is.
+    std::fs::write(&path, conf("  route 10.3.0.0/16 via 192.0.2.300;", "")).unwrap();
+    assert_eq!(
+        d.cmd("configure"),
+        format!("0002-Reading configuration from {p}\n8002 {p}:8:25 Invalid IPv4 address 192.0.2.300\n")
+    );
+    assert!(d.cmd("show route").contains("10.1.0.0/16"));
+    // BIRD's own broken file gives BIRD's own message (58-configure-check-syntax-error).
+    let broken = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/broken-syntax.conf");
+    let want = transcript("58-configure-check-syntax-error").replace("/etc/bird/broken-syntax.conf", broken);
+    assert_eq!(d.cmd(&format!("configure check \"{broken}\"")), want);
+
+    // Changed: a new route appears, a removed one disappears, the unchanged protocol keeps its time.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(
+        &path,
+        conf("  route 10.3.0.0/16 blackhole;", "").replace("route 10.1.0.0/16 blackhole;", ""),
+    )
+    .unwrap();
+    assert_eq!(d.cmd("configure"), format!("0002-Reading configuration from {p}\n0003 Reconfigured\n"));
+    let routes = d.cmd("show route");
+    assert!(routes.contains("10.3.0.0/16"), "{routes}");
+    assert!(!routes.contains("10.1.0.0/16"), "{routes}");
+    assert_eq!(since(&d, "s2"), s2_since);
+    assert_eq!(since(&d, "s1"), s1_since, "a reconfigured static protocol is not restarted");
+    // ... and the pipe followed.
+    let t2 = d.cmd("show route table t2");
+    assert!(t2.contains("10.3.0.0/16") && !t2.contains("10.1.0.0/16"), "{t2}");
+
+    // A removed protocol shuts down, a new one starts.
+    std::fs::write(&path, conf("", "").replace("protocol static s2", "protocol static s3")).unwrap();
+    assert!(d.cmd("configure").ends_with("0003 Reconfigured\n"));
+    let protos = d.cmd("show protocols");
+    assert!(protos.contains("s3 ") && !protos.contains("s2 "), "{protos}");
+}
+
+#[test]
+fn sighup_reconfigures_and_sigterm_exits() {
+    let dir = TempDir::new("sg");
+    let path = dir.write("a.conf", &conf("", ""));
+    let pidfile = dir.path("a.pid");
+    let mut d = Daemon::start_with(&path, &dir.path("a.ctl"), &["-P", pidfile.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&pidfile).unwrap().trim(), d.pid().to_string());
+    std::fs::write(&path, conf("  route 10.9.0.0/16 blackhole;", "")).unwrap();
+    d.signal(Signal::HUP);
+    let t = std::time::Instant::now();
+    while !d.cmd("show route").contains("10.9.0.0/16") {
+        assert!(t.elapsed() < common::WAIT, "SIGHUP did not reconfigure");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    d.signal(Signal::TERM);
+    let st = d.wait_exit();
+    assert!(st.success(), "{st}");
+    assert!(!d.socket.exists(), "socket removed");
+    assert!(!pidfile.exists(), "pidfile removed");
+}
+
+#[test]
+fn down_shuts_down() {
+    let dir = TempDir::new("dn");
+    let path = dir.write("a.conf", &conf("", ""));
+    let mut d = Daemon::start(&path, &dir.path("a.ctl"));
+    let mut s = d.session();
+    assert_eq!(s.cmd("down"), transcript("b-99-down"));
+    assert!(d.wait_exit().success());
+    assert!(!d.socket.exists());
+}
+
+#[test]
+fn parse_only_errors() {
+    let dir = TempDir::new("po");
+    let bad = dir.write(
+        "bad.conf",
+        "router id 1.2.3.4;\nprotocol static {\n  ipv4;\n  route 192.0.2.0/24 via 192.0.2.300;\n}\n",
+    );
+    let out = Command::new(BIN).args(["-p", "-c"]).arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err, format!("birdd: {}:4:26 Invalid IPv4 address 192.0.2.300\n", bad.display()));
+
+    let bgp = dir.write("bgp.conf", "router id 1.2.3.4;\nprotocol bgp up1 {\n  local as 1; neighbor 192.0.2.2 as 2;\n  ipv4 { import all; export none; };\n}\n");
+    let out = Command::new(BIN).args(["-p", "-c"]).arg(&bgp).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(&format!(
+            "birdd: {}:2:1 Protocol bgp (up1) is not available in this build",
+            bgp.display()
+        )),
+        "{err}"
+    );
+
+    let good = dir.write("good.conf", &conf("", ""));
+    let out = Command::new(BIN).args(["-p", "-c"]).arg(&good).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(BIN).args(["-p", "-c"]).arg(dir.path("missing.conf")).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.conf: No such file or directory"));
+}
