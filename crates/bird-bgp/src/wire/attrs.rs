@@ -163,30 +163,37 @@ fn merge_as4(path: &AsPath, as4: &AsPath) -> AsPath {
         return path.clone();
     }
     let mut keep = n2 - n4;
-    let mut b = AsPathBuilder::new();
-    let mut asns = Vec::new();
+    let mut segs: Vec<(SegmentKind, Vec<u32>)> = Vec::new();
     for s in path.segments() {
         if keep == 0 {
             break;
         }
-        asns.clear();
-        match s.kind() {
+        let asns: Vec<u32> = match s.kind() {
             SegmentKind::Sequence => {
-                asns.extend(s.asns().take(keep as usize));
-                keep -= asns.len() as u32;
+                let v: Vec<u32> = s.asns().take(keep as usize).collect();
+                keep -= v.len() as u32;
+                v
             }
             SegmentKind::Set => {
-                asns.extend(s.asns());
                 keep -= 1;
+                s.asns().collect()
             }
-            SegmentKind::ConfedSequence | SegmentKind::ConfedSet => asns.extend(s.asns()),
-        }
-        b.push_segment(s.kind(), &asns);
+            SegmentKind::ConfedSequence | SegmentKind::ConfedSet => s.asns().collect(),
+        };
+        segs.push((s.kind(), asns));
     }
-    for s in as4.segments() {
-        asns.clear();
-        asns.extend(s.asns());
-        b.push_segment(s.kind(), &asns);
+    for (i, s) in as4.segments().enumerate() {
+        match segs.last_mut() {
+            // Join the kept head and the AS4_PATH into one sequence, as the sender had it.
+            Some((SegmentKind::Sequence, v)) if i == 0 && s.kind() == SegmentKind::Sequence => {
+                v.extend(s.asns());
+            }
+            _ => segs.push((s.kind(), s.asns().collect())),
+        }
+    }
+    let mut b = AsPathBuilder::new();
+    for (k, v) in &segs {
+        b.push_segment(*k, v);
     }
     b.finish()
 }
