@@ -288,6 +288,17 @@ impl EventList {
     /// If another thread is running or cancelling on this list, or if a hook of this list calls `run` on it.
     /// A panicking hook propagates; the list stays consistent (that event is no longer queued).
     pub fn run(&self, limit: usize) -> bool {
+        self.run_with(limit, || {})
+    }
+
+    /// [`run`](EventList::run), calling `after_each` after every hook (after the RCU check), still as the
+    /// list's consumer. A scheduler uses it to do per-hook bookkeeping (resetting temporary allocations, say)
+    /// without one `run(1)` call per event. `after_each` must not call `run` on this list; it is not called
+    /// for a hook that panics.
+    ///
+    /// # Panics
+    /// As [`run`](EventList::run); a panic in `after_each` propagates the same way.
+    pub fn run_with(&self, limit: usize, mut after_each: impl FnMut()) -> bool {
         let core = self.core();
         let me = self.core.as_ptr();
         let _consumer = core.consume_for_run();
@@ -336,6 +347,7 @@ impl EventList {
             (ev.hook)();
             #[cfg(not(loom))]
             birdrcu::assert_quiescent();
+            after_each();
             ran += 1;
         }
         !self.is_empty()

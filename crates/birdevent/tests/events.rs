@@ -116,6 +116,53 @@ fn limit_semantics() {
 }
 
 #[test]
+fn run_with_calls_back_after_every_hook_with_run_semantics() {
+    let log = Log::default();
+    let list = EventList::new("l");
+    let evs = events(&["a", "b", "c", "d"], &log);
+    for e in &evs {
+        list.send(e);
+    }
+    // `after_each` sees the hook's effect, once per hook, and the limit and leftovers behave as in `run`.
+    let after = Log::default();
+    let (l2, a2) = (log.clone(), after.clone());
+    let mut calls = 0;
+    let pending = list.run_with(3, || {
+        calls += 1;
+        let last = *l2.lock().unwrap().last().unwrap();
+        a2.lock().unwrap().push(last);
+    });
+    assert!(pending);
+    assert_eq!(calls, 3);
+    assert_eq!(take(&after), ["a", "b", "c"]);
+    // Sent (or re-sent) during a call: runs in a later call, after the leftover "d".
+    let late = logging("late", &log);
+    list.send(&late);
+    assert!(list.run_with(EventList::UNLIMITED, || calls += 1));
+    assert_eq!(calls, 4);
+    assert!(list.run_with(0, || calls += 1));
+    assert_eq!(calls, 4);
+    assert!(!list.run_with(EventList::UNLIMITED, || calls += 1));
+    assert_eq!(calls, 5);
+    assert_eq!(take(&log), ["a", "b", "c", "d", "late"]);
+    // A hook may re-send itself: it runs once per call, and `after_each` follows it each time.
+    let count = Arc::new(AtomicUsize::new(0));
+    let me: Arc<Mutex<Option<Event>>> = Arc::new(Mutex::new(None));
+    let (c2, m2, list2) = (Arc::clone(&count), Arc::clone(&me), Arc::clone(&list));
+    let again = Event::new("again", move || {
+        if c2.fetch_add(1, Ordering::Relaxed) < 2 {
+            list2.send(m2.lock().unwrap().as_ref().unwrap());
+        }
+    });
+    *me.lock().unwrap() = Some(again.clone());
+    list.send(&again);
+    let mut seen = Vec::new();
+    while list.run_with(EventList::UNLIMITED, || seen.push(count.load(Ordering::Relaxed))) {}
+    assert_eq!(seen, [1, 2, 3]);
+    *me.lock().unwrap() = None;
+}
+
+#[test]
 fn send_to_second_list_panics_naming_both() {
     let log = Log::default();
     let first = EventList::new("first-list");

@@ -1,4 +1,5 @@
-//! Criterion benches: cross-loop round trip, event send+run throughput into one loop, timer arm/stop.
+//! Criterion benches: cross-loop round trip, event send+run throughput into one loop (from another thread, and
+//! on the same thread in a deterministic group), timer arm/stop.
 //! `cargo bench -p birdloop --bench loops`. Larger figures (100 000 idle loops, latency percentiles under
 //! load) come from `cargo run -p birdloop --release --example loopbench`.
 #![allow(clippy::unwrap_used)] // a benchmark: failing loudly is fine
@@ -63,6 +64,36 @@ fn send_run_throughput(c: &mut Criterion) {
     group.shutdown();
 }
 
+/// Per-event cost without cross-thread wakeups: queue 1024 events and run them on the calling thread.
+fn send_run_same_thread(c: &mut Criterion) {
+    let group = ThreadGroup::deterministic("bench run", birdloop::Clock::monotonic()).unwrap();
+    let lp = Loop::new("bench run", LevelId::Proto, &group);
+    let ran = Arc::new(AtomicU64::new(0));
+    let events: Vec<Event> = (0..1024)
+        .map(|_| {
+            let r = Arc::clone(&ran);
+            Event::new("n", move || {
+                r.fetch_add(1, Ordering::Relaxed);
+            })
+        })
+        .collect();
+    group.run_until_idle();
+    let mut g = c.benchmark_group("events");
+    g.throughput(Throughput::Elements(events.len() as u64));
+    g.bench_function(
+        "send 1024 events to a loop and run them on the same thread (deterministic group)",
+        |bench| {
+            bench.iter(|| {
+                for e in &events {
+                    lp.events().send(e);
+                }
+                group.run_until_idle();
+            })
+        },
+    );
+    g.finish();
+}
+
 fn timers(c: &mut Criterion) {
     let group = ThreadGroup::deterministic("bench timers", birdloop::Clock::monotonic()).unwrap();
     let lp = Loop::new("bench timers", LevelId::Proto, &group);
@@ -87,6 +118,6 @@ fn timers(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = round_trip, send_run_throughput, timers
+    targets = round_trip, send_run_throughput, send_run_same_thread, timers
 }
 criterion_main!(benches);

@@ -527,16 +527,8 @@ impl ThreadCore {
         let mut more;
         loop {
             g.fire_timers(lp.clock.now());
-            // One event per `run` call, so every event hook is followed by `hook_done` (RCU check, tmp reset).
-            let mut n = 0;
-            loop {
-                more = lp.events.run(1);
-                hook_done();
-                n += 1;
-                if !more || n >= EVENTS_PER_CHUNK {
-                    break;
-                }
-            }
+            // Every event hook is followed by `hook_done` (RCU check, temporary allocations reset).
+            more = lp.events.run_with(EVENTS_PER_CHUNK, hook_done);
             if !more || !crate::r#loop::task_still_in_limit() {
                 break;
             }
