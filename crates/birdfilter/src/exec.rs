@@ -30,7 +30,7 @@ pub struct Limits {
 
 impl Limits {
     /// Limits for filters of the configuration.
-    pub const DEFAULT: Limits = Limits { max_steps: 1_000_000, max_depth: 128 };
+    pub const DEFAULT: Limits = Limits { max_steps: 1_000_000, max_depth: 64 };
     /// Limits for expressions and filters typed on a restricted CLI.
     pub const RESTRICTED: Limits = Limits { max_steps: 20_000, max_depth: 16 };
 }
