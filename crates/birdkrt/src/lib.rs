@@ -1,1 +1,98 @@
-//! Kernel sync (being written).
+//! Linux kernel route sync, interface and address tracking for birdd, over netlink; the **kernel**,
+//! **device** and **direct** protocols.
+//!
+//! # Kernel sync state machine
+//!
+//! ```text
+//!            start                  dump arrives                all writes acked
+//!   INIT ───────────► FIRST_SCAN ─────────────────► PRUNING ─────────────────────► IDLE
+//!                                                     ▲                               │ scan timer,
+//!                                                     │        dump arrives           │ ENOBUFS
+//!                                                     └──────────────────── SCANNING ◄┘
+//! ```
+//!
+//! * **INIT / FIRST_SCAN**: the protocol is UP and its channel receives exports, but nothing is written:
+//!   exports only update the *desired* map (what the export wants in the kernel, by net). **No exports
+//!   reach the kernel before the first scan.**
+//! * A dump gives the truth about the kernel: routes with `proto bird` and our metric are *ours*
+//!   (the *installed* map); other `proto bird` routes of the table are stray and deleted; alien routes
+//!   are learned (`learn`: everything but `proto kernel`; `learn all`: those too) as `inherit` routes with
+//!   `krt_source` and `krt_metric`, and withdrawn when they disappear from a later dump.
+//! * After the **first** dump, the desired map is rebuilt by a *synchronous refeed*: a walk of the
+//!   table's best routes through the channel's export filter (so the prune never races the export feed).
+//! * **PRUNING**: for every net in installed ∪ desired, [`sys::plan_write`] decides: nothing (equal), add,
+//!   delete, REPLACE (same metric; for IPv6 only unicast routes with gateways) or delete-then-add. This
+//!   repairs any divergence: routes deleted or changed behind our back come back; routes we no longer
+//!   export go. When every write is acknowledged the state is **IDLE**.
+//! * **IDLE** (and PRUNING, SCANNING): each export is compared with the installed map and written at once.
+//! * Per-route errors are logged and counted ([`kernel::KrtStats`]) and make the net unknown until the
+//!   next scan; they are never fatal. A notification overrun (ENOBUFS) triggers a rescan.
+//! * **Shutdown**: unless `persist`, every route we exported (the installed map, completed by a
+//!   synchronous refeed of the table for writes still in flight) is deleted; the protocol reports DOWN
+//!   only when every delete is acknowledged. With `persist` the routes stay.
+//!
+//! # Threads, runtime and events
+//!
+//! ```text
+//!  ┌──────────── "krt netlink" thread (private current-thread tokio runtime) ────────────┐
+//!  │  request socket: dumps, writes (≤256 in flight)   notification socket: links, addrs │
+//!  └──────┬───────────────────────────────────────────────────────┬─────────────────────┘
+//!         │ Sink(Reply)                                            │ Sink(Reply)
+//!         ▼                                                        ▼
+//!   Inbox (queue, armed flag)                              IfaceHub (interface list, service lock)
+//!         │ first push arms → ProtoHandle::exec_as              │ per subscriber: Inbox push
+//!         ▼                                                      ▼
+//!   kernel protocol loop: Kernel::drain                    direct protocol loop: Direct::drain
+//!   (timer "krt scan" → start_scan)                        device protocol loop: timer → hub.rescan
+//! ```
+//!
+//! tokio exists only inside that thread. Nothing is ever called from inside a netlink handler except
+//! "queue and wake": protocol code runs in its own loop, through its own control event.
+//!
+//! # Invariants
+//!
+//! 1. Nothing is written to the kernel before the first successful dump of its table.
+//! 2. `installed` is what the last dump said plus our acknowledged-or-in-flight writes; a failed write
+//!    removes its net from it, so the next scan decides from the kernel's truth.
+//! 3. A delete-then-add runs as one unit in the backend; REPLACE is used only when [`sys::can_replace`].
+//! 4. Cross-family next hops are always written with RTA_VIA, multipath routes with RTA_MULTIPATH.
+//! 5. The OS is reached only through [`sys::Backend`] ([`sys::netlink::Netlink`] or
+//!    [`sys::mock::MockKernel`]).
+//!
+//! # Example (mock kernel)
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//!
+//! use birdkrt::kernel::KernelConfig;
+//! use birdkrt::sys::mock::MockKernel;
+//! use birdloop::{Clock, ThreadGroup, Time};
+//! use birdnet::NetType;
+//! use birdproto::{ChannelConfig, ProtoConfig, ProtoRegistry};
+//! use birdtable::{Table, TableConfig};
+//!
+//! let group = ThreadGroup::deterministic("doc", Clock::virtual_at(Time::ZERO)).unwrap();
+//! let t = Table::new(TableConfig::new("master4", NetType::Ipv4), &group);
+//! let mock = MockKernel::new();
+//! let mut kc = KernelConfig::new(Arc::new(mock.clone()));
+//! kc.table = 100;
+//! let reg = ProtoRegistry::new(&group);
+//! let _k = reg.spawn(ProtoConfig::new("kernel1", Arc::new(kc), vec![ChannelConfig::new("ipv4", &t, 10)]));
+//! group.advance(Duration::from_millis(200));
+//! assert_eq!(mock.ops().dumps, 1);
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod device;
+pub mod direct;
+pub mod ifaces;
+mod inbox;
+pub mod kernel;
+pub mod sys;
+
+pub use device::{Device, DeviceConfig};
+pub use direct::{DirectConfig, IfacePatterns};
+pub use ifaces::{IfaceEvent, IfaceHub, InterfaceInfo};
+pub use kernel::{KernelConfig, KrtStats, Learn, SyncState};
