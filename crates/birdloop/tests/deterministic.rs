@@ -139,3 +139,86 @@ fn stop_in_deterministic_mode_calls_back_once() {
     assert!(lp.is_stopped());
     assert_eq!(group.loop_count(), 1);
 }
+
+fn counter_event(n: &Arc<AtomicUsize>) -> Event {
+    let n = Arc::clone(n);
+    Event::new("count", move || {
+        n.fetch_add(1, Ordering::Relaxed);
+    })
+}
+
+#[test]
+fn transfer_of_an_unassigned_loop_moves_it_to_the_other_pickup_list() {
+    let a = ThreadGroup::deterministic("det xfer a", Clock::monotonic()).unwrap();
+    let b = ThreadGroup::deterministic("det xfer b", Clock::monotonic()).unwrap();
+    let lp = Loop::new("det xfer", LevelId::Proto, &a);
+    assert_eq!((a.unassigned_count(), a.loop_count()), (1, 1));
+    lp.transfer(&b);
+    // Moved before any thread of `a` took it: `a` never runs it.
+    assert_eq!((a.unassigned_count(), a.loop_count()), (0, 0));
+    assert_eq!((b.unassigned_count(), b.loop_count()), (1, 1));
+    let n = Arc::new(AtomicUsize::new(0));
+    lp.events().send(&counter_event(&n));
+    a.run_until_idle();
+    assert_eq!(n.load(Ordering::Relaxed), 0);
+    b.run_until_idle();
+    assert_eq!(n.load(Ordering::Relaxed), 1);
+    assert_eq!(b.deterministic_snapshot().threads[0].loops.len(), 1);
+    assert!(a.deterministic_snapshot().threads[0].loops.is_empty());
+}
+
+#[test]
+fn transfer_of_an_assigned_loop_moves_its_count_and_stop_counts_it_down_once() {
+    let a = ThreadGroup::deterministic("det move a", Clock::monotonic()).unwrap();
+    let b = ThreadGroup::deterministic("det move b", Clock::monotonic()).unwrap();
+    let lp = Loop::new("det move", LevelId::Proto, &a);
+    let main = Loop::new("det move main", LevelId::TheBird, &b);
+    a.run_until_idle();
+    b.run_until_idle();
+    assert_eq!((a.loop_count(), b.loop_count()), (1, 1));
+    lp.transfer(&b);
+    // Its next run on `a` hands it over.
+    a.run_until_idle();
+    assert_eq!((a.loop_count(), a.unassigned_count()), (0, 0));
+    assert_eq!((b.loop_count(), b.unassigned_count()), (2, 1));
+    b.run_until_idle();
+    let done = Arc::new(AtomicUsize::new(0));
+    lp.stop(Callback::new(counter_event(&done), Arc::clone(main.events())));
+    b.run_until_idle();
+    assert_eq!(done.load(Ordering::Relaxed), 1);
+    assert_eq!((a.loop_count(), b.loop_count()), (0, 1));
+}
+
+#[test]
+fn stopped_loops_keep_their_time_in_the_thread_totals() {
+    let group = ThreadGroup::deterministic("det totals", Clock::monotonic()).unwrap();
+    let lp = Loop::new("det worker", LevelId::Proto, &group);
+    let main = Loop::new("det totals main", LevelId::TheBird, &group);
+    let burn = Event::new("burn", || {
+        let t = std::time::Instant::now();
+        while t.elapsed() < Duration::from_millis(20) {
+            std::hint::spin_loop();
+        }
+    });
+    lp.events().send(&burn);
+    group.run_until_idle();
+    let total = |g: &ThreadGroup| {
+        let snap = g.deterministic_snapshot();
+        let t = &snap.threads[0];
+        t.loops.iter().map(|l| l.working.total + l.locking.total).sum::<Duration>() + t.stopped_loops
+    };
+    let before = total(&group);
+    assert!(before >= Duration::from_millis(20), "{before:?}");
+    let done = Arc::new(AtomicUsize::new(0));
+    lp.stop(Callback::new(counter_event(&done), Arc::clone(main.events())));
+    group.run_until_idle();
+    assert_eq!(done.load(Ordering::Relaxed), 1);
+    let snap = group.deterministic_snapshot();
+    assert_eq!(snap.threads[0].loops.len(), 1, "the stopped loop left the thread");
+    assert!(snap.threads[0].stopped_loops >= Duration::from_millis(20));
+    assert!(total(&group) >= before, "the thread's total dropped: {:?} < {before:?}", total(&group));
+    let lines = birdloop::ThreadsSnapshot { groups: vec![snap] }.render(true);
+    let line = lines.iter().find(|l| l.starts_with("  Total working time: ")).unwrap();
+    let secs: f64 = line["  Total working time: ".len()..].trim_end_matches(" s").parse().unwrap();
+    assert!(secs >= 0.020, "{line}");
+}

@@ -377,3 +377,116 @@ fn entering_loops_follows_the_lock_order() {
     assert!(err.is_err(), "two proto loops at once must be refused");
     group.shutdown();
 }
+
+/// Long balancer stress: 1000 loops on 4 threads, a random tenth of them busy at any time (changing every
+/// 200 ms), each ticking on a 50 ms timer, while two senders hit random loops with unique events. Every event
+/// runs exactly once, every loop keeps ticking in every 2 s window, and no loop is lost.
+/// `cargo test -p birdloop --release --test loops -- --ignored balancer_stress`.
+#[test]
+#[ignore = "long stress test (about 20 s in release)"]
+fn balancer_stress_1000_loops_on_4_threads() {
+    use rand::{Rng, SeedableRng};
+    const LOOPS: usize = 1000;
+    let bp = BalancerParams {
+        hot_potato: Duration::from_millis(200),
+        recent_iteration: Duration::from_millis(200),
+        ..BalancerParams::default()
+    };
+    let params = ThreadParams { min_time: Duration::from_millis(1), ..ThreadParams::worker() };
+    let group = ThreadGroup::with_balancer("stress", GroupKind::Worker, params, bp, 4).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let ticks: Arc<Vec<AtomicUsize>> = Arc::new((0..LOOPS).map(|_| AtomicUsize::new(0)).collect());
+    let busy: Arc<Vec<AtomicBool>> = Arc::new((0..LOOPS).map(|_| AtomicBool::new(false)).collect());
+    let mut loops = Vec::new();
+    let mut burns = Vec::new();
+    for i in 0..LOOPS {
+        let lp = Loop::new(format!("stress {i}"), LevelId::Proto, &group);
+        {
+            let mut g = lp.enter();
+            let t = Arc::clone(&ticks);
+            let k = g.timer("tick", move |_, _| {
+                t[i].fetch_add(1, Ordering::Relaxed);
+            });
+            assert!(g.set_recurrent(k, Duration::from_millis(50), Duration::from_millis(10)));
+        }
+        let slot: Arc<Mutex<Option<Event>>> = Arc::new(Mutex::new(None));
+        let (s2, b2, st, events) =
+            (Arc::clone(&slot), Arc::clone(&busy), Arc::clone(&stop), Arc::clone(lp.events()));
+        let burn = Event::new("burn", move || {
+            let t = std::time::Instant::now();
+            while t.elapsed() < Duration::from_micros(100) {
+                std::hint::spin_loop();
+            }
+            if b2[i].load(Ordering::Relaxed) && !st.load(Ordering::Relaxed) {
+                events.send(s2.lock().unwrap().as_ref().unwrap());
+            }
+        });
+        *slot.lock().unwrap() = Some(burn.clone());
+        burns.push(burn);
+        loops.push(lp);
+    }
+    let extra = 200_000;
+    let hits: Arc<Vec<AtomicU8>> = Arc::new((0..extra).map(|_| AtomicU8::new(0)).collect());
+    let senders: Vec<_> = (0..2)
+        .map(|s| {
+            let (loops, hits) = (loops.clone(), Arc::clone(&hits));
+            std::thread::spawn(move || {
+                let mut rng = rand::rngs::SmallRng::seed_from_u64(s as u64);
+                for i in (s..extra).step_by(2) {
+                    let h = Arc::clone(&hits);
+                    let ev = Event::new("x", move || {
+                        h[i].fetch_add(1, Ordering::Relaxed);
+                    });
+                    loops[rng.gen_range(0..LOOPS)].events().send(&ev);
+                    if i % 2000 == s {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                }
+            })
+        })
+        .collect();
+    assert!(wait_until(LONG, || group.unassigned_count() == 0), "the loops were never picked up");
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(42);
+    let mut last: Vec<usize> = ticks.iter().map(|t| t.load(Ordering::Relaxed)).collect();
+    let start = std::time::Instant::now();
+    let mut windows = 0;
+    while start.elapsed() < Duration::from_secs(20) {
+        for _ in 0..10 {
+            for (i, b) in busy.iter().enumerate() {
+                let now_busy = rng.gen_ratio(1, 10);
+                if now_busy && !b.swap(true, Ordering::Relaxed) {
+                    loops[i].events().send(&burns[i]);
+                } else if !now_busy {
+                    b.store(false, Ordering::Relaxed);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let now: Vec<usize> = ticks.iter().map(|t| t.load(Ordering::Relaxed)).collect();
+        let stuck: Vec<usize> = (0..LOOPS).filter(|&i| now[i] == last[i]).collect();
+        if !stuck.is_empty() {
+            let threads: Vec<String> = birdloop::snapshot_threads_blocking(LONG).unwrap().render(false);
+            panic!(
+                "window {windows}: {} loops did not tick, e.g. {:?}; {} unassigned; {threads:?}",
+                stuck.len(),
+                &stuck[..stuck.len().min(10)],
+                group.unassigned_count()
+            );
+        }
+        last = now;
+        windows += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for s in senders {
+        s.join().unwrap();
+    }
+    assert!(wait_until(LONG, || hits.iter().all(|h| h.load(Ordering::Relaxed) > 0)), "events lost");
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1), "events ran twice");
+    assert_eq!(group.loop_count(), LOOPS);
+    let snap = birdloop::snapshot_threads_blocking(LONG).unwrap();
+    let g = snap.groups.iter().find(|g| g.name == "stress").unwrap();
+    let placed: usize = g.threads.iter().map(|t| t.loops.len()).sum::<usize>() + g.unassigned.len();
+    assert_eq!(placed, LOOPS, "loops lost between threads and the pickup list");
+    group.shutdown();
+}
