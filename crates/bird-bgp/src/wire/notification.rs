@@ -124,8 +124,8 @@ impl Notification {
     }
 }
 
-/// How BIRD logs a NOTIFICATION: the description, the shutdown communication in quotes if any, else
-/// the data in hex (`Bad peer AS: 0000fde8` style is `Bad peer AS (data: 0000fde8)` here).
+/// The description for logs, then the shutdown communication in quotes if there is one, else the
+/// first 16 data bytes in hex (`Administrative shutdown: "maintenance"`, `Bad peer AS: fd e8`).
 impl fmt::Display for Notification {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.description())?;
