@@ -422,3 +422,23 @@ fn decode_scapy_vectors_under_every_context() {
         }
     }
 }
+
+#[test]
+fn exabgp_read_vectors_are_ours() {
+    let ap = SessionCtx {
+        as4: true,
+        add_path_rx: vec![AfiSafi::IPV6_UNICAST],
+        add_path_tx: vec![AfiSafi::IPV6_UNICAST],
+        ..SessionCtx::default()
+    };
+    for line in include_str!("vectors/exabgp.txt").lines() {
+        let mut it = line.splitn(3, ' ');
+        let (name, h) = (it.next().expect("name"), hex(it.next().expect("hex")));
+        let ctx = if name.contains("add_path") { ap.clone() } else { ibgp4() };
+        let m = Message::decode(&h, &ctx).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(m.encode(&ctx).expect("encode"), h, "{name}");
+        if let Message::Update(u) = &m {
+            assert!(u.issues.is_empty(), "{name}: {:?}", u.issues);
+        }
+    }
+}
