@@ -270,8 +270,9 @@ impl Conn {
             }
             let Some(cmd) = self.session.next_command() else { break };
             let after = {
+                let restricted = self.session.is_restricted();
                 let mut d = self.server.lock();
-                commands::execute(&mut d, cmd, self.session.writer())
+                commands::execute(&mut d, cmd, restricted, self.session.writer())
             };
             match after {
                 After::Done => {}

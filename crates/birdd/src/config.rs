@@ -5,22 +5,39 @@ use std::sync::Arc;
 
 use birdconf::ast::{Config, ProtoKind, ProtoSpecific, StaticDest, TimeFormat};
 use birdconf::ConfigError;
+use birdfilter::Program;
 
 use crate::filter::RouteFilter;
 use crate::paths::{ConfigSource, BUILTIN_CONFIG};
 
+/// A parsed, checked configuration with its compiled filters.
+#[derive(Clone)]
+pub struct Loaded {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// Its filters and functions, compiled.
+    pub program: Arc<Program>,
+}
+
+impl std::fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loaded").field("protocols", &self.config.protocols.len()).finish_non_exhaustive()
+    }
+}
+
 /// Reads, parses and checks a configuration.
-pub fn load(src: &ConfigSource) -> Result<Arc<Config>, ConfigError> {
+pub fn load(src: &ConfigSource) -> Result<Loaded, ConfigError> {
     let cfg = match src {
         ConfigSource::File(f) => birdconf::parse_file(f)?,
         ConfigSource::Builtin => birdconf::parse_str(src.name(), BUILTIN_CONFIG)?,
     };
-    check(&cfg)?;
-    Ok(Arc::new(cfg))
+    let program = check(&cfg)?;
+    Ok(Loaded { config: Arc::new(cfg), program: Arc::new(program) })
 }
 
-/// Refuses protocols and constructs this build does not run.
-pub fn check(cfg: &Config) -> Result<(), ConfigError> {
+/// Compiles the filters and refuses protocols and constructs this build does not run.
+pub fn check(cfg: &Config) -> Result<Program, ConfigError> {
+    let program = Program::compile(cfg)?;
     for p in &cfg.protocols {
         match p.kind {
             ProtoKind::Static | ProtoKind::Pipe => {}
@@ -37,7 +54,7 @@ pub fn check(cfg: &Config) -> Result<(), ConfigError> {
         }
         for ch in &p.channels {
             for spec in [&ch.import, &ch.export] {
-                RouteFilter::from_spec(spec, cfg).map_err(|e| {
+                RouteFilter::from_spec(spec, &program).map_err(|e| {
                     if e.file.is_empty() {
                         ch.loc.error(e.message)
                     } else {
@@ -51,10 +68,8 @@ pub fn check(cfg: &Config) -> Result<(), ConfigError> {
         }
         if let ProtoSpecific::Static(s) = &p.specific {
             for r in &s.routes {
-                if r.attrs.is_some() {
-                    return Err(r.loc.error(
-                        "Per-route attribute blocks are not available in this build (the filter engine is pending)",
-                    ));
+                if let Some(stmts) = &r.attrs {
+                    RouteFilter::route_block(stmts, &program)?;
                 }
                 if let StaticDest::Recursive(_) = r.dest {
                     return Err(r.loc.error("Recursive static routes are not available in this build"));
@@ -67,7 +82,7 @@ pub fn check(cfg: &Config) -> Result<(), ConfigError> {
             }
         }
     }
-    Ok(())
+    Ok(program)
 }
 
 fn time_format(t: &TimeFormat) -> birdcli::TimeFormat {
@@ -133,9 +148,9 @@ mod tests {
     #[test]
     fn builtin_config_is_valid() {
         let c = load(&ConfigSource::Builtin).unwrap();
-        assert!(c.protocol("static4").is_some());
-        assert!(c.protocol("p_lg4").is_some());
-        assert!(c.table("lg4").is_some());
+        assert!(c.config.protocol("static4").is_some());
+        assert!(c.config.protocol("p_lg4").is_some());
+        assert!(c.config.table("lg4").is_some());
     }
 
     #[test]

@@ -66,13 +66,14 @@ impl Daemon {
 
     /// Reads, checks and applies a configuration; on error the running one stays.
     pub fn reconfigure(&mut self, src: &ConfigSource) -> Result<(), ConfigError> {
-        let cfg = config::load(src)?;
+        let loaded = config::load(src)?;
         tracing::info!("Reconfiguring from {}", src.name());
-        logging::apply(&cfg, self.debug);
-        self.time_formats = config::time_formats(&cfg);
+        let cfg = &loaded.config;
+        logging::apply(cfg, self.debug);
+        self.time_formats = config::time_formats(cfg);
         self.config_text_len = config_len(src);
         self.cli_changed = cfg.cli != self.rt.config.cli;
-        self.rt.apply(cfg);
+        self.rt.apply(loaded);
         self.source = src.clone();
         tracing::info!("Reconfigured");
         Ok(())
@@ -103,13 +104,14 @@ pub fn version() -> String {
 /// Runs the daemon; returns the exit status.
 pub fn run(a: DaemonArgs) -> i32 {
     let source = crate::paths::config_source(a.config.as_deref());
-    let cfg = match config::load(&source) {
+    let loaded = match config::load(&source) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("birdd: {e}");
             return 1;
         }
     };
+    let cfg = Arc::clone(&loaded.config);
     for w in &cfg.warnings {
         eprintln!("birdd: {w}");
     }
@@ -143,7 +145,7 @@ pub fn run(a: DaemonArgs) -> i32 {
             return 1;
         }
     };
-    match start(cfg, source, socket, a.debug) {
+    match start(loaded, source, socket, a.debug) {
         Ok(stop) => {
             tracing::info!("Shutdown completed ({stop:?})");
             drop(pid);
@@ -165,16 +167,12 @@ fn threads_of(cfg: &birdconf::ast::Config) -> usize {
     usize::try_from(n.max(1)).unwrap_or(1)
 }
 
-fn start(
-    cfg: Arc<birdconf::ast::Config>,
-    source: ConfigSource,
-    socket: PathBuf,
-    debug: bool,
-) -> io::Result<Stop> {
+fn start(loaded: config::Loaded, source: ConfigSource, socket: PathBuf, debug: bool) -> io::Result<Stop> {
+    let cfg = Arc::clone(&loaded.config);
     let worker = ThreadGroup::worker(threads_of(&cfg)).map_err(|e| io::Error::other(format!("{e:?}")))?;
     let main_group = ThreadGroup::express(1).map_err(|e| io::Error::other(format!("{e:?}")))?;
     let time_formats = config::time_formats(&cfg);
-    let rt = Runtime::new(cfg, worker.clone());
+    let rt = Runtime::new(loaded, worker.clone());
     let daemon = Daemon {
         rt,
         config_text_len: config_len(&source),

@@ -7,7 +7,7 @@
 //! | [`args`] | BIRD's command line (`-c -s -f -p -d -P -u -g`, `ctl`) |
 //! | [`paths`] | default config and socket locations, the built-in example config |
 //! | [`config`] | loading and checking a config (what this build can run) |
-//! | [`filter`] | channel and `show route` filters (interim evaluator until birdfilter lands) |
+//! | [`filter`] | channel, per-route and `show route` filters on birdfilter |
 //! | [`netif`] | gateway → interface resolution from procfs (until the device protocol) |
 //! | [`protocols`] | static and pipe protocols on birdtable tables (until birdproto has them) |
 //! | [`runtime`] | tables, protocols, applying a new configuration |

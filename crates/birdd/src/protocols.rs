@@ -28,8 +28,9 @@ use birdproto::state::PState;
 use birdtable::attrs::{AttrSet, Dest, Iface, NextHop, RouteSource};
 use birdtable::{ImportHandle, Route, RouteClass, RouteSrc, Source, Table};
 
-use crate::filter::{RouteFilter, RouteView};
+use crate::filter::RouteFilter;
 use crate::netif;
+use birdfilter::Program;
 
 /// Route class of static routes.
 #[derive(Debug)]
@@ -75,6 +76,8 @@ pub struct StaticRt {
     pub installed: HashMap<Net, Route>,
     /// Configured routes not installed (unreachable gateway), with the reason.
     pub inactive: Vec<(Net, String)>,
+    /// The attributes each installed route was built from (before the import filter).
+    pub configured: HashMap<Net, AttrSet>,
 }
 
 /// One direction of a pipe.
@@ -196,7 +199,13 @@ impl ProtoRt {
     }
 
     /// Brings the protocol up on its table(s).
-    pub fn start(&mut self, tables: &HashMap<String, Table>, times: &mut RouteTimes, now: WallTime) {
+    pub fn start(
+        &mut self,
+        tables: &HashMap<String, Table>,
+        times: &mut RouteTimes,
+        program: &Program,
+        now: WallTime,
+    ) {
         let name = self.cfg.name.clone();
         let table = tables.get(self.table_name()).cloned();
         let peer = self.peer_table().and_then(|t| tables.get(t)).cloned();
@@ -221,7 +230,7 @@ impl ProtoRt {
         }
         self.state = PState::Up;
         self.since = now;
-        self.sync_static(times, now);
+        self.sync_static(times, program, now);
     }
 
     /// Withdraws everything the protocol put into tables and brings it down.
@@ -240,6 +249,7 @@ impl ProtoRt {
                 }
                 s.installed.clear();
                 s.inactive.clear();
+                s.configured.clear();
             }
             ProtoImpl::Pipe(p) => {
                 for d in [p.fwd.take(), p.rev.take()].into_iter().flatten() {
@@ -258,7 +268,7 @@ impl ProtoRt {
 
     /// Static: makes the table hold exactly the configured routes (new and changed ones imported,
     /// removed ones withdrawn, unchanged ones untouched).
-    pub fn sync_static(&mut self, times: &mut RouteTimes, now: WallTime) {
+    pub fn sync_static(&mut self, times: &mut RouteTimes, program: &Program, now: WallTime) {
         let pref = self.preference();
         let name = self.cfg.name.clone();
         let ProtoImpl::Static(s) = &mut self.imp else { return };
@@ -269,7 +279,17 @@ impl ProtoRt {
         let mut order: Vec<Net> = Vec::new();
         s.inactive.clear();
         for r in &sc.routes {
-            match static_attrs(r) {
+            let attrs = static_attrs(r).and_then(|a| match &r.attrs {
+                None => Ok(a),
+                Some(stmts) => {
+                    let block = RouteFilter::route_block(stmts, program).map_err(|e| e.message)?;
+                    match block.run(r.net, &a, pref, &name) {
+                        Some(acc) => Ok(acc.attrs.unwrap_or(a)),
+                        None => Err("rejected by its attribute block".into()),
+                    }
+                }
+            });
+            match attrs {
                 Ok(a) => {
                     if want.insert(r.net, a).is_none() {
                         order.push(r.net);
@@ -285,6 +305,7 @@ impl ProtoRt {
         for net in gone {
             h.withdraw(net, &src);
             s.installed.remove(&net);
+            s.configured.remove(&net);
             times.remove(&(s.source.id(), net));
             self.counters.imp_withdraw_received += 1;
             self.counters.imp_withdraw_accepted += 1;
@@ -292,25 +313,20 @@ impl ProtoRt {
         for net in order {
             let attrs =
                 want.remove(&net).unwrap_or_else(|| AttrSet::new(RouteSource::Static, Dest::Blackhole));
-            if let Some(old) = s.installed.get(&net) {
-                if **old.attrs() == attrs && old.pref() == pref {
-                    continue;
-                }
+            if s.configured.get(&net).is_some_and(|old| *old == attrs) && s.installed.contains_key(&net) {
+                continue;
             }
+            s.configured.insert(net, attrs.clone());
             self.counters.imp_received += 1;
-            let view = RouteView { net, attrs: &attrs, pref, proto: &name };
-            match self.import.accepts(&view) {
-                Ok(true) => {}
-                Ok(false) | Err(_) => {
-                    self.counters.imp_filtered += 1;
-                    if s.installed.remove(&net).is_some() {
-                        h.withdraw(net, &src);
-                        times.remove(&(s.source.id(), net));
-                    }
-                    continue;
+            let Some(acc) = self.import.run(net, &attrs, pref, &name) else {
+                self.counters.imp_filtered += 1;
+                if s.installed.remove(&net).is_some() {
+                    h.withdraw(net, &src);
+                    times.remove(&(s.source.id(), net));
                 }
-            }
-            let route = Route::new(src.clone(), attrs.intern(), pref);
+                continue;
+            };
+            let route = Route::new(src.clone(), acc.attrs.unwrap_or(attrs).intern(), acc.pref);
             h.import(net, route.clone());
             self.counters.imp_accepted += 1;
             s.installed.insert(net, route);
@@ -334,7 +350,7 @@ impl ProtoRt {
 }
 
 fn sync_dir(
-    name: &str,
+    _name: &str,
     src: &Table,
     dir: &mut PipeDir,
     skip: birdtable::ImporterId,
@@ -345,6 +361,7 @@ fn sync_dir(
     let mut want: HashMap<(Net, (u64, u32)), Route> = HashMap::new();
     let mut order: Vec<(Net, (u64, u32))> = Vec::new();
     let mut rejected: HashMap<(Net, (u64, u32)), Route> = HashMap::new();
+    let mut modified: HashMap<(Net, (u64, u32)), Route> = HashMap::new();
     src.walk(|_, l| {
         let net = l.net();
         for r in l.routes() {
@@ -361,18 +378,21 @@ fn sync_dir(
                 rejected.insert(key, r.clone());
                 continue;
             }
-            let view = RouteView { net, attrs: r.attrs(), pref: r.pref(), proto: r.src().source().name() };
             if export {
                 c.exp_received += 1;
             } else {
                 c.imp_received += 1;
             }
-            match filter.accepts(&view) {
-                Ok(true) => {
+            match filter.run(net, r.attrs(), r.pref(), r.src().source().name()) {
+                Some(acc) => {
+                    if acc.attrs.is_some() || acc.pref != r.pref() {
+                        let attrs = acc.attrs.map(AttrSet::intern).unwrap_or_else(|| r.attrs().clone());
+                        modified.insert(key, Route::new(r.src().clone(), attrs, acc.pref));
+                    }
                     want.insert(key, r.clone());
                     order.push(key);
                 }
-                Ok(false) => {
+                None => {
                     rejected.insert(key, r.clone());
                     if export {
                         c.exp_filtered += 1;
@@ -380,7 +400,6 @@ fn sync_dir(
                         c.imp_filtered += 1;
                     }
                 }
-                Err(e) => tracing::error!("{name}: filter error for {net}: {e}"),
             }
         }
         ControlFlow::Continue(())
@@ -405,7 +424,9 @@ fn sync_dir(
         if dir.exported.get(&k).is_some_and(|old| old.same_as(r)) {
             continue;
         }
-        dir.handle.import(k.0, Route::new(r.src().clone(), r.attrs().clone(), r.pref()));
+        let out =
+            modified.remove(&k).unwrap_or_else(|| Route::new(r.src().clone(), r.attrs().clone(), r.pref()));
+        dir.handle.import(k.0, out);
         if export {
             c.exp_accepted += 1;
         } else {
@@ -418,15 +439,12 @@ fn sync_dir(
 }
 
 /// A new, stopped protocol instance for a checked configuration.
-pub fn new_proto(
-    cfg: &birdconf::ast::Config,
-    p: &ProtocolConfig,
-    fingerprint: String,
-    now: WallTime,
-) -> ProtoRt {
+pub fn new_proto(program: &Program, p: &ProtocolConfig, fingerprint: String, now: WallTime) -> ProtoRt {
     let ch = p.channels.first();
-    let import = ch.and_then(|c| RouteFilter::from_spec(&c.import, cfg).ok()).unwrap_or(RouteFilter::All);
-    let export = ch.and_then(|c| RouteFilter::from_spec(&c.export, cfg).ok()).unwrap_or(RouteFilter::None);
+    let import =
+        ch.and_then(|c| RouteFilter::from_spec(&c.import, program).ok()).unwrap_or_else(RouteFilter::all);
+    let export =
+        ch.and_then(|c| RouteFilter::from_spec(&c.export, program).ok()).unwrap_or_else(RouteFilter::none);
     let imp = match p.kind {
         birdconf::ast::ProtoKind::Pipe => ProtoImpl::Pipe(PipeRt::default()),
         _ => ProtoImpl::Static(StaticRt {
@@ -434,6 +452,7 @@ pub fn new_proto(
             handle: None,
             installed: HashMap::new(),
             inactive: Vec::new(),
+            configured: HashMap::new(),
         }),
     };
     ProtoRt {

@@ -21,7 +21,7 @@ use birdloop::ThreadGroup;
 use birdproto::state::PState;
 use birdtable::{Table, TableConfig};
 
-use crate::config::proto_fingerprint;
+use crate::config::{proto_fingerprint, Loaded};
 use crate::filter::RouteFilter;
 use crate::protocols::{new_proto, ProtoImpl, ProtoRt, RouteTimes};
 
@@ -38,6 +38,8 @@ pub struct Runtime {
     pub group: ThreadGroup,
     /// Active configuration.
     pub config: Arc<Config>,
+    /// Its compiled filters.
+    pub program: Arc<birdfilter::Program>,
     /// Tables by name.
     pub tables: HashMap<String, Table>,
     /// Table names in configuration order.
@@ -54,11 +56,12 @@ pub struct Runtime {
 
 impl Runtime {
     /// Builds tables and starts protocols of a checked configuration.
-    pub fn new(config: Arc<Config>, group: ThreadGroup) -> Runtime {
+    pub fn new(loaded: Loaded, group: ThreadGroup) -> Runtime {
         let t = now();
         let mut rt = Runtime {
             group,
             config: Arc::new(Config::default()),
+            program: Arc::clone(&loaded.program),
             tables: HashMap::new(),
             table_order: Vec::new(),
             protos: Vec::new(),
@@ -66,12 +69,15 @@ impl Runtime {
             boot: t,
             last_reconfig: t,
         };
-        rt.apply(config);
+        rt.apply(loaded);
         rt
     }
 
     /// Applies a checked configuration (see the module diagram).
-    pub fn apply(&mut self, new: Arc<Config>) {
+    pub fn apply(&mut self, loaded: Loaded) {
+        let new = loaded.config;
+        self.program = loaded.program;
+        let program = Arc::clone(&self.program);
         let t = now();
         for tc in &new.tables {
             let keep = self.tables.get(&tc.name).is_some_and(|x| x.net_type() == tc.net_type);
@@ -102,14 +108,14 @@ impl Runtime {
                     p
                 }
                 Some(mut p) => {
-                    self.reconfigure_proto(&mut p, &new, pc, fp, t);
+                    self.reconfigure_proto(&mut p, &program, pc, fp, t);
                     p
                 }
                 None => {
-                    let mut p = new_proto(&new, pc, fp, t);
+                    let mut p = new_proto(&program, pc, fp, t);
                     if !pc.disabled {
                         tracing::info!("{}: starting", pc.name);
-                        p.start(&self.tables, &mut self.times, t);
+                        p.start(&self.tables, &mut self.times, &program, t);
                     }
                     p
                 }
@@ -126,15 +132,18 @@ impl Runtime {
     fn reconfigure_proto(
         &mut self,
         p: &mut ProtoRt,
-        new: &Config,
+        program: &birdfilter::Program,
         pc: &birdconf::ast::ProtocolConfig,
         fp: String,
         t: WallTime,
     ) {
         let old_tables = (p.table_name().to_owned(), p.peer_table().map(str::to_owned));
         let ch = pc.channels.first();
-        p.import = ch.and_then(|c| RouteFilter::from_spec(&c.import, new).ok()).unwrap_or(RouteFilter::All);
-        p.export = ch.and_then(|c| RouteFilter::from_spec(&c.export, new).ok()).unwrap_or(RouteFilter::None);
+        p.import =
+            ch.and_then(|c| RouteFilter::from_spec(&c.import, program).ok()).unwrap_or_else(RouteFilter::all);
+        p.export = ch
+            .and_then(|c| RouteFilter::from_spec(&c.export, program).ok())
+            .unwrap_or_else(RouteFilter::none);
         let was_disabled = p.cfg.disabled;
         p.cfg = pc.clone();
         p.fingerprint = fp;
@@ -155,12 +164,12 @@ impl Runtime {
         if p.state == PState::Down || old_tables != new_tables {
             tracing::info!("{}: restarting after reconfiguration", pc.name);
             p.stop(&mut self.times, t);
-            p.start(&self.tables, &mut self.times, t);
+            p.start(&self.tables, &mut self.times, program, t);
             return;
         }
         tracing::info!("{}: reconfigured", pc.name);
         match p.imp {
-            ProtoImpl::Static(_) => p.sync_static(&mut self.times, t),
+            ProtoImpl::Static(_) => p.sync_static(&mut self.times, program, t),
             ProtoImpl::Pipe(_) => {} // resynchronised with the new filters by sync_pipes
         }
     }
@@ -203,7 +212,7 @@ impl Runtime {
         }
         p.admin_disabled = false;
         p.message = message;
-        p.start(&self.tables, &mut self.times, t);
+        p.start(&self.tables, &mut self.times, &self.program, t);
         self.sync_pipes();
         true
     }
@@ -217,7 +226,7 @@ impl Runtime {
         }
         p.message = message;
         p.stop(&mut self.times, t);
-        p.start(&self.tables, &mut self.times, t);
+        p.start(&self.tables, &mut self.times, &self.program, t);
         self.sync_pipes();
         true
     }

@@ -9,8 +9,8 @@ mod common;
 
 use common::{keep_routes_of, norm_times, transcript, Daemon, TempDir};
 
-/// birdA.conf's static and pipe parts (static routes pinned to the lab's interface with `dev`, the
-/// per-route community block omitted: the filter engine is pending).
+/// birdA.conf's static and pipe parts (static routes pinned to the lab's interface with `dev`; the
+/// community constant of common.conf written out).
 pub const BIRD_A: &str = r#"
 router id 127.0.0.2;
 timeformat protocol iso long;
@@ -24,7 +24,9 @@ protocol static static4 {
     import all;
   };
   route 198.51.100.0/25 via 192.0.2.254 dev "vethA";
-  route 198.51.100.128/25 blackhole;
+  route 198.51.100.128/25 blackhole {
+    bgp_community.add((65535, 666));
+  };
   route 192.0.2.128/26 via "vethA";
   route 100.64.99.0/24 unreachable;
 }
@@ -105,9 +107,8 @@ fn show_commands_match_bird() {
     let want = keep_routes_of(&transcript("17-show-route-table-lg4"), &["static4"]);
     assert_eq!(norm_times(&s.cmd("show route table lg4")), norm_times(&want));
 
-    // show route protocol static4 all: identical except the community the lab set with a per-route block.
-    let want =
-        transcript("20-show-route-protocol-static-all").replace("1012-\tBGP.community: (65535,666)\n", "");
+    // show route protocol static4 all: identical, with the community set by the per-route block.
+    let want = transcript("20-show-route-protocol-static-all");
     assert_eq!(norm_times(&s.cmd("show route protocol static4 all")), norm_times(&want));
 
     assert_eq!(s.cmd("show route for 8.8.8.8"), transcript("15-show-route-for-notfound"));
@@ -119,6 +120,8 @@ fn show_commands_match_bird() {
         ("", "86-empty-line"),
         ("disable nosuchproto", "70-disable-nonexistent-symbol"),
         ("disable \"zzz*\"", "71-disable-nomatch-pattern"),
+        ("eval (65001, 1) ~ [(65001, *)]", "40-eval"),
+        ("eval 1/0", "41-eval-runtime-error"),
     ] {
         assert_eq!(s.cmd(cmd), transcript(t), "{cmd}");
     }

@@ -79,7 +79,7 @@ fn check_symbols(d: &Daemon, cmd: &Command) -> Option<(u16, String)> {
 }
 
 /// Runs one command.
-pub fn execute(d: &mut Daemon, cmd: Command, w: &mut ReplyWriter) -> After {
+pub fn execute(d: &mut Daemon, cmd: Command, restricted: bool, w: &mut ReplyWriter) -> After {
     if let Some((c, text)) = check_symbols(d, &cmd) {
         w.finish(c, text);
         return After::Done;
@@ -87,7 +87,8 @@ pub fn execute(d: &mut Daemon, cmd: Command, w: &mut ReplyWriter) -> After {
     match cmd {
         Command::ShowStatus => show_status::run(d, w),
         Command::ShowProtocols { all, target } => show_protocols::run(d, all, target.as_ref(), w),
-        Command::ShowRoute(q) => show_route::run(d, &q, w),
+        Command::ShowRoute(q) => show_route::run(d, &q, restricted, w),
+        Command::Eval(text) => eval(d, &text, w),
         Command::ShowMemory => show_memory::run(d, w),
         Command::ShowThreads { all } => return After::Threads { all },
         Command::Enable { target, message } => actions::run(d, actions::Action::Enable, &target, message, w),
@@ -119,6 +120,18 @@ pub fn execute(d: &mut Daemon, cmd: Command, w: &mut ReplyWriter) -> After {
     After::Done
 }
 
+/// `eval <expr>`: `0023 <value>`, or `9001` with the parse or run-time error (BIRD evaluates while
+/// parsing: `9001 filter preevaluation, line 1: ...`).
+fn eval(d: &Daemon, text: &str, w: &mut ReplyWriter) {
+    let r = birdconf::parse_filter_expr_in(&d.rt.config, text)
+        .map_err(|e| e.message)
+        .and_then(|e| d.rt.program.eval_text(&e));
+    match r {
+        Ok(v) => birdcli::format::actions::eval_result(w, &v),
+        Err(e) => w.finish(code::PARSE_ERROR, e),
+    }
+}
+
 fn not_available(cmd: &Command, w: &mut ReplyWriter) {
     let what = match cmd {
         Command::ShowInterfaces { .. } => "show interfaces (no device protocol yet)",
@@ -126,7 +139,6 @@ fn not_available(cmd: &Command, w: &mut ReplyWriter) {
         Command::ShowStatic { .. } => "show static",
         Command::ShowBfdSessions { .. } => "show bfd sessions (no BFD protocol)",
         Command::ShowOspf { .. } => "show ospf (no OSPF protocol)",
-        Command::Eval(_) => "eval (the filter engine is pending)",
         Command::Reload { .. } => "reload",
         Command::GracefulRestart => "graceful restart",
         Command::Debug { .. } => "debug",

@@ -12,7 +12,7 @@ use birdtable::attrs::{AttrStyle, Dest};
 use birdtable::{Route, Table};
 
 use crate::daemon::Daemon;
-use crate::filter::{self, RouteFilter, RouteView};
+use crate::filter::{self, RouteFilter};
 use crate::protocols::first_gateway;
 
 fn dest(d: &Dest) -> RouteDest {
@@ -85,7 +85,8 @@ fn syntax_error(w: &mut ReplyWriter) {
 }
 
 /// Writes the reply.
-pub fn run(d: &Daemon, q: &RouteQuery, w: &mut ReplyWriter) {
+pub fn run(d: &Daemon, q: &RouteQuery, restricted: bool, w: &mut ReplyWriter) {
+    let limits = if restricted { birdfilter::Limits::RESTRICTED } else { birdfilter::Limits::DEFAULT };
     if q.export.is_some() {
         w.finish(code::PARSE_ERROR, "show route export/noexport is not available in this build");
         return;
@@ -99,7 +100,7 @@ pub fn run(d: &Daemon, q: &RouteQuery, w: &mut ReplyWriter) {
     }
     let mut filters: Vec<RouteFilter> = Vec::new();
     for f in &q.filters {
-        match filter::from_cli(f, &d.rt.config) {
+        match filter::from_cli(f, &d.rt.config, &d.rt.program) {
             Ok(f) => filters.push(f),
             Err(e) => {
                 w.finish(code::PARSE_ERROR, e);
@@ -191,19 +192,9 @@ pub fn run(d: &Daemon, q: &RouteQuery, w: &mut ReplyWriter) {
                 if q.protocol.as_ref().is_some_and(|p| p != r.src().source().name()) {
                     continue;
                 }
-                let view =
-                    RouteView { net, attrs: r.attrs(), pref: r.pref(), proto: r.src().source().name() };
-                let mut ok = true;
-                for f in &filters {
-                    match f.accepts(&view) {
-                        Ok(true) => {}
-                        Ok(false) => ok = false,
-                        Err(e) => {
-                            tracing::error!("filter runtime error in show route: {e}");
-                            ok = false;
-                        }
-                    }
-                }
+                let proto = r.src().source().name();
+                let ok =
+                    filters.iter().all(|f| f.run_with(net, r.attrs(), r.pref(), proto, limits).is_some());
                 if ok {
                     rows.push(row(d, &net, r, i == 0, q.verbose));
                 }
