@@ -241,6 +241,8 @@ fn learn_alien_routes() {
     assert_eq!(r.attrs().value(AttrId::KRT_SOURCE), Some(&AttrValue::Int(u32::from(RTPROT_BOOT))));
     assert_eq!(r.attrs().krt_metric(), Some(32));
     assert_eq!(r.attrs().dest.next_hops()[0].gw, Some(ip("198.18.0.7")));
+    // A route held here would keep the protocol's source alive and its shutdown waiting.
+    drop(r);
     assert!(w.t4.best(&net("198.18.0.0/24")).is_none(), "proto kernel routes only with learn all");
     assert_eq!(stats.snapshot().4, 1);
     // IPv6 aliens go to the IPv6 channel.
@@ -255,6 +257,13 @@ fn learn_alien_routes() {
     w.scan();
     assert!(w.t4.best(&net("198.18.7.0/24")).is_none());
     assert_eq!(stats.snapshot().4, 0);
+    // Shutting down with a learned route in the table completes and flushes it.
+    w.mock.external_set(KRoute { proto: RTPROT_BOOT, ..kr("198.18.8.0/24", KDest::Blackhole) });
+    w.scan();
+    assert!(w.t4.best(&net("198.18.8.0/24")).is_some());
+    let done = shutdown(&w, "kernel1");
+    assert_eq!(done.load(Ordering::SeqCst), 1);
+    assert!(w.t4.best(&net("198.18.8.0/24")).is_none());
 }
 
 #[test]

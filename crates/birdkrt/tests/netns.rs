@@ -1,0 +1,333 @@
+//! Real-kernel tests in private network namespaces (root only; `#[ignore]`d in the default run; run with
+//! `cargo test -p birdkrt -- --ignored` or `cargo xtask netns-test`).
+//!
+//! Every test creates its own namespace `krt-<pid>-<test>` with a veth pair `vA`/`vB` (198.18.0.1/24,
+//! 2001:db8::1/64 on `vA`), enters it only from a dedicated thread (the netlink thread is born there),
+//! uses only 198.18.0.0/15, 2001:db8::/32 and 127.0.0.0/8, and deletes the namespace on drop, even when
+//! the test fails. Every wait is bounded.
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::IpAddr;
+use std::os::fd::AsFd;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use birdevent::{Callback, Event, EventList};
+use birdkrt::kernel::{KernelConfig, Learn};
+use birdkrt::sys::netlink::Netlink;
+use birdkrt::{DeviceConfig, DirectConfig, IfaceHub, IfacePatterns};
+use birdloop::ThreadGroup;
+use birdnet::{Net, NetType};
+use birdproto::{ChannelConfig, ProtoConfig, ProtoRegistry};
+use birdtable::attrs::{AttrSet, Dest, Iface, NextHop, RouteSource};
+use birdtable::{ImportHandle, PlainClass, Route, RouteSrc, Source, Table, TableConfig};
+
+const T: u32 = 100;
+
+fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+macro_rules! need_root {
+    () => {
+        if !is_root() {
+            eprintln!("SKIPPED: netns tests need root (run `cargo xtask netns-test` or `sudo cargo test -p birdkrt -- --ignored`)");
+            return;
+        }
+    };
+}
+
+struct Ns {
+    name: String,
+}
+
+fn ip_cmd(args: &[&str]) -> String {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl Ns {
+    fn new(test: &str) -> Ns {
+        let name = format!("krt-{}-{test}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        ip_cmd(&["netns", "add", &name]);
+        let ns = Ns { name };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns.ip(&["link", "add", "vA", "type", "veth", "peer", "name", "vB"]);
+        ns.ip(&["link", "set", "vA", "up"]);
+        ns.ip(&["link", "set", "vB", "up"]);
+        ns.ip(&["addr", "add", "198.18.0.1/24", "dev", "vA"]);
+        ns.ip(&["-6", "addr", "add", "2001:db8::1/64", "dev", "vA", "nodad"]);
+        ns
+    }
+
+    fn ip(&self, args: &[&str]) -> String {
+        let mut v = vec!["-n", self.name.as_str()];
+        v.extend_from_slice(args);
+        ip_cmd(&v)
+    }
+
+    fn routes(&self) -> String {
+        // A table exists only while it holds routes: a failing dump is an empty table.
+        let mut s = String::new();
+        for fam in ["-4", "-6"] {
+            let out = Command::new("ip")
+                .args(["-n", &self.name, fam, "route", "show", "table", "100"])
+                .output()
+                .expect("ip");
+            s.push_str(&String::from_utf8_lossy(&out.stdout));
+        }
+        s
+    }
+
+    fn ifindex(&self, dev: &str) -> u32 {
+        let s = self.ip(&["-o", "link", "show", dev]);
+        s.split(':').next().unwrap().trim().parse().unwrap()
+    }
+
+    /// A netlink backend whose thread lives in this namespace.
+    fn netlink(&self) -> Arc<Netlink> {
+        let path = format!("/var/run/netns/{}", self.name);
+        std::thread::spawn(move || {
+            let f = std::fs::File::open(&path).expect("open netns");
+            rustix::thread::move_into_link_name_space(
+                f.as_fd(),
+                Some(rustix::thread::LinkNameSpaceType::Network),
+            )
+            .expect("setns");
+            Netlink::start(Some(1 << 20)).expect("netlink")
+        })
+        .join()
+        .expect("netns thread")
+    }
+}
+
+impl Drop for Ns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+    }
+}
+
+fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+struct World {
+    g: ThreadGroup,
+    t4: Table,
+    t6: Table,
+    reg: ProtoRegistry,
+    imp4: ImportHandle,
+    imp6: ImportHandle,
+    src: RouteSrc,
+    va: Iface,
+}
+
+impl World {
+    fn new(ns: &Ns) -> World {
+        let g = ThreadGroup::worker(1).unwrap();
+        let t4 = Table::new(TableConfig::new("master4", NetType::Ipv4), &g);
+        let t6 = Table::new(TableConfig::new("master6", NetType::Ipv6), &g);
+        World {
+            reg: ProtoRegistry::new(&g),
+            imp4: t4.add_importer("feeder4"),
+            imp6: t6.add_importer("feeder6"),
+            src: RouteSrc::new(&Source::new("feeder", Arc::new(PlainClass)), 0),
+            va: Iface::new("vA", ns.ifindex("vA")),
+            g,
+            t4,
+            t6,
+        }
+    }
+
+    fn kernel(&self, name: &str, k: KernelConfig) {
+        let mut chans =
+            vec![ChannelConfig::new("ipv4", &self.t4, 10), ChannelConfig::new("ipv6", &self.t6, 10)];
+        for c in &mut chans {
+            c.export_filter = birdproto::filter::accept_all();
+        }
+        let mut pc = ProtoConfig::new(name, Arc::new(k), chans);
+        pc.main_channel = Some(0);
+        self.reg.spawn(pc);
+    }
+
+    fn announce(&self, n: &str, dest: Dest) {
+        let n: Net = n.parse().unwrap();
+        let imp = if n.addr().is_ipv4() { &self.imp4 } else { &self.imp6 };
+        imp.import(n, Route::new(self.src.clone(), AttrSet::new(RouteSource::Static, dest).intern(), 200));
+    }
+
+    fn via(&self, gw: &str) -> Dest {
+        Dest::one(NextHop::via(gw.parse::<IpAddr>().unwrap(), self.va.clone()))
+    }
+
+    fn remove(&self, name: &str) {
+        let n = Arc::new(AtomicUsize::new(0));
+        let m = n.clone();
+        let list = EventList::new("done");
+        let cb = Callback::new(
+            Event::new("done", move || {
+                m.fetch_add(1, Ordering::SeqCst);
+            }),
+            list.clone(),
+        );
+        assert!(self.reg.remove(name, cb));
+        wait_for("protocol shutdown", Duration::from_secs(20), || {
+            birdrcu::synchronize();
+            birdrcu::flush();
+            list.run(10);
+            n.load(Ordering::SeqCst) == 1
+        });
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.g.shutdown();
+    }
+}
+
+fn kcfg(nl: &Arc<Netlink>) -> KernelConfig {
+    let mut k = KernelConfig::new(nl.clone());
+    k.table = T;
+    k.scan_time = Duration::from_secs(1);
+    k
+}
+
+#[test]
+#[ignore = "needs root and network namespaces"]
+fn netns_export_next_hops_via_ecmp_and_repair() {
+    need_root!();
+    let ns = Ns::new("export");
+    let nl = ns.netlink();
+    let w = World::new(&ns);
+    w.announce("198.18.10.0/24", w.via("198.18.0.2"));
+    w.announce("198.18.11.0/24", w.via("2001:db8::2"));
+    w.announce(
+        "198.18.12.0/24",
+        Dest::unicast([
+            NextHop::via("198.18.0.2".parse().unwrap(), w.va.clone()),
+            NextHop::via("198.18.0.3".parse().unwrap(), w.va.clone()),
+        ]),
+    );
+    w.announce("198.18.13.0/24", Dest::Blackhole);
+    w.announce("2001:db8:10::/48", w.via("2001:db8::2"));
+    w.kernel("kernel1", kcfg(&nl));
+    wait_for("exported routes", Duration::from_secs(20), || ns.routes().lines().count() >= 7);
+    let r = ns.routes();
+    println!("{r}");
+    assert!(r.contains("198.18.10.0/24 via 198.18.0.2 dev vA proto bird metric 32"), "{r}");
+    assert!(r.contains("198.18.11.0/24 via inet6 2001:db8::2 dev vA proto bird metric 32"), "{r}");
+    assert!(r.contains("198.18.12.0/24 proto bird metric 32"), "{r}");
+    assert!(r.contains("nexthop via 198.18.0.2 dev vA weight 1"), "{r}");
+    assert!(r.contains("nexthop via 198.18.0.3 dev vA weight 1"), "{r}");
+    assert!(r.contains("blackhole 198.18.13.0/24 proto bird metric 32"), "{r}");
+    assert!(r.contains("2001:db8:10::/48 via 2001:db8::2 dev vA proto bird metric 32"), "{r}");
+    // Deleted behind our back: back after a scan (scan time 1 s).
+    ns.ip(&["route", "del", "198.18.10.0/24", "table", "100"]);
+    assert!(!ns.routes().contains("198.18.10.0/24"));
+    wait_for("repair by scan", Duration::from_secs(10), || {
+        ns.routes().contains("198.18.10.0/24 via 198.18.0.2")
+    });
+    // Shutdown withdraws every exported route.
+    w.remove("kernel1");
+    let r = ns.routes();
+    assert!(!r.contains("proto bird"), "left behind: {r}");
+}
+
+#[test]
+#[ignore = "needs root and network namespaces"]
+fn netns_learn_and_persist() {
+    need_root!();
+    let ns = Ns::new("learn");
+    let nl = ns.netlink();
+    let w = World::new(&ns);
+    ns.ip(&["route", "add", "198.18.20.0/24", "via", "198.18.0.5", "table", "100"]);
+    w.announce("198.18.21.0/24", w.via("198.18.0.2"));
+    let mut k = kcfg(&nl);
+    k.learn = Learn::On;
+    k.persist = true;
+    w.kernel("kernel1", k);
+    let net: Net = "198.18.20.0/24".parse().unwrap();
+    wait_for("learned alien route", Duration::from_secs(20), || w.t4.best(&net).is_some());
+    let r = w.t4.best(&net).unwrap();
+    assert_eq!(r.attrs().source, RouteSource::Inherit);
+    assert_eq!(r.attrs().dest.next_hops()[0].gw, Some("198.18.0.5".parse().unwrap()));
+    drop(r); // a held route keeps the protocol's source (and its shutdown) waiting
+    wait_for("exported route", Duration::from_secs(20), || ns.routes().contains("198.18.21.0/24"));
+    // persist: the exported route stays after shutdown; the alien route is untouched.
+    w.remove("kernel1");
+    let r = ns.routes();
+    assert!(r.contains("198.18.21.0/24 via 198.18.0.2 dev vA proto bird metric 32"), "{r}");
+    assert!(r.contains("198.18.20.0/24 via 198.18.0.5"), "{r}");
+    assert!(w.t4.best(&net).is_none(), "learned route flushed on shutdown");
+}
+
+#[test]
+#[ignore = "needs root and network namespaces"]
+fn netns_direct_follows_addresses() {
+    need_root!();
+    let ns = Ns::new("direct");
+    let nl = ns.netlink();
+    let w = World::new(&ns);
+    let hub = IfaceHub::new(nl.clone());
+    let mut dev = DeviceConfig::new(hub.clone());
+    dev.scan_time = Duration::from_secs(5);
+    w.reg.spawn(ProtoConfig::new("device1", Arc::new(dev.clone()), vec![]));
+    let direct = DirectConfig { hub: hub.clone(), interfaces: IfacePatterns::parse(["\"v*\"", "\"lo\""]) };
+    let chans = vec![ChannelConfig::new("ipv4", &w.t4, 240), ChannelConfig::new("ipv6", &w.t6, 240)];
+    let mut pc = ProtoConfig::new("direct1", Arc::new(direct), chans);
+    pc.main_channel = Some(0);
+    w.reg.spawn(pc);
+    let vanet: Net = "198.18.0.0/24".parse().unwrap();
+    wait_for("connected route of vA", Duration::from_secs(20), || w.t4.best(&vanet).is_some());
+    assert!(w.t4.best(&"127.0.0.0/8".parse().unwrap()).is_none(), "lo's host-scope address gives no route");
+    assert_eq!(dev.chosen_router_id(), Some("198.18.0.1".parse().unwrap()));
+    let ifs = hub.interfaces();
+    assert!(ifs.iter().any(|i| i.name == "vB" && i.up));
+    let new: Net = "198.18.30.0/24".parse().unwrap();
+    ns.ip(&["addr", "add", "198.18.30.1/24", "dev", "vB"]);
+    wait_for("direct route after ip addr add", Duration::from_secs(10), || w.t4.best(&new).is_some());
+    let r = w.t4.best(&new).unwrap();
+    assert_eq!(r.attrs().dest.next_hops()[0].iface.as_ref().unwrap().name(), "vB");
+    drop(r);
+    ns.ip(&["addr", "del", "198.18.30.1/24", "dev", "vB"]);
+    wait_for("withdrawal after ip addr del", Duration::from_secs(10), || w.t4.best(&new).is_none());
+}
+
+#[test]
+#[ignore = "needs root and network namespaces"]
+fn netns_100k_routes() {
+    need_root!();
+    let ns = Ns::new("bulk");
+    let nl = ns.netlink();
+    let w = World::new(&ns);
+    let n = 100_000u32;
+    let base = u32::from(std::net::Ipv4Addr::new(198, 18, 1, 0));
+    let dest = w.via("198.18.0.2").clone();
+    let attrs = AttrSet::new(RouteSource::Static, dest).intern();
+    for i in 0..n {
+        let a = std::net::Ipv4Addr::from(base + i);
+        let net = Net::new(IpAddr::V4(a), 32).unwrap();
+        w.imp4.import(net, Route::new(w.src.clone(), attrs.clone(), 200));
+    }
+    let mut k = kcfg(&nl);
+    k.scan_time = Duration::from_secs(300);
+    let stats = k.stats.clone();
+    let start = Instant::now();
+    w.kernel("kernel1", k);
+    wait_for("100k routes in the kernel", Duration::from_secs(300), || stats.snapshot().1 >= u64::from(n));
+    let took = start.elapsed();
+    let count = ns.ip(&["route", "show", "table", "100"]).lines().count();
+    println!("100000 routes exported to the kernel in {took:?} ({count} in table 100)");
+    assert_eq!(count, n as usize);
+    assert_eq!(stats.snapshot().2, 0, "no write errors");
+}
