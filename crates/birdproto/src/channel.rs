@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use birdnet::Net;
 use birdtable::route::FLAG_FILTERED;
-use birdtable::{ExportMode, ExportSub, ImportHandle, ImportResult, Route, RouteSrc, Table};
+use birdtable::{ExportMode, ExportSub, ImportHandle, ImportOutcome, ImportResult, Route, RouteSrc, Table};
 
 use crate::filter::{accept_all, reject_all, FilterRoute, RouteFilter, Verdict};
 use crate::limit::{Limit, LimitDir, LimitOutcome, LimitState};
@@ -159,43 +159,23 @@ impl Channel {
         }
     }
 
-    /// Whether this channel's table holds a route of `src` for `net`: `Some(valid)`.
-    fn own_route(&self, net: &Net, src: &RouteSrc) -> Option<bool> {
-        let table = &self.cfg.table;
-        let id = table.lookup(net)?;
-        table.with_net(id, |l| {
-            let l = l?;
-            if l.net() != *net {
-                return None;
-            }
-            l.routes().iter().find(|r| r.src() == src).map(Route::is_valid)
-        })
-    }
-
     /// Import (or withdraw, `route == None`) the route of `src` for `net`: receive limit, import filter,
     /// import limit, then the table. Runs in the protocol's loop.
+    ///
+    /// The table tells what the net had from this source ([`ImportOutcome`]), so the channel needs no lookup
+    /// of its own. Limits are checked before the import against the current counts: a route that turns out
+    /// to replace one already counted is re-imported past a `block` limit (the limit only blocks routes
+    /// that would add to the count, as BIRD's), and the count is corrected from the outcome.
     pub(crate) fn import(&mut self, proto: &str, net: Net, src: &RouteSrc, route: Option<Route>) -> Trip {
         let Some(imp) = self.importer.as_ref() else { return Trip::None };
-        let c = &self.counters;
+        let c = self.counters.clone();
         let Some(route) = route else {
             inc(&c.import_withdraws.received);
-            let old = self.own_route(&net, src);
-            match imp.withdraw(net, src) {
+            let out = imp.withdraw_detailed(net, src);
+            match out.result {
                 ImportResult::Withdrawn => {
                     inc(&c.import_withdraws.accepted);
-                    if old == Some(false) {
-                        c.filtered.fetch_sub(1, Ordering::Relaxed);
-                    } else {
-                        c.imported.fetch_sub(1, Ordering::Relaxed);
-                    }
-                    let n = c.received_routes.fetch_sub(1, Ordering::Relaxed) - 1;
-                    let imported = c.imported.load(Ordering::Relaxed);
-                    if let Some(l) = self.rx_limit.as_mut() {
-                        l.count_changed(n);
-                    }
-                    if let Some(l) = self.in_limit.as_mut() {
-                        l.count_changed(imported);
-                    }
+                    self.count_import(out, false);
                 }
                 _ => inc(&c.import_withdraws.ignored),
             }
@@ -203,22 +183,6 @@ impl Channel {
         };
 
         inc(&c.import_updates.received);
-        let old = self.own_route(&net, src);
-        if old.is_none() {
-            if let Some(l) = self.rx_limit.as_mut() {
-                match l.check_new(proto, LimitDir::Receive, c.received_routes.load(Ordering::Relaxed)) {
-                    LimitOutcome::Pass => {}
-                    LimitOutcome::Drop => {
-                        inc(&c.import_updates.rx_limit);
-                        return Trip::None;
-                    }
-                    LimitOutcome::Down { restart } => {
-                        inc(&c.import_updates.rx_limit);
-                        return Trip::Down { restart, dir: LimitDir::Receive };
-                    }
-                }
-            }
-        }
         let mut fr = FilterRoute::new(net, route.attrs(), route.pref(), proto);
         let verdict = self.cfg.import_filter.run(&mut fr);
         let pref = fr.pref;
@@ -233,38 +197,71 @@ impl Channel {
         if verdict == Verdict::Reject {
             inc(&c.import_updates.filtered);
             if self.cfg.keep_filtered {
-                let res = imp.import(net, route.with_flags(FLAG_FILTERED));
-                self.count_import(res, old, false);
-            } else if old.is_some() && imp.withdraw(net, src) == ImportResult::Withdrawn {
-                self.count_import(ImportResult::Withdrawn, old, false);
+                return self.import_limited(proto, net, route.with_flags(FLAG_FILTERED), false);
+            }
+            let out = imp.withdraw_detailed(net, src);
+            if out.result == ImportResult::Withdrawn {
+                self.count_import(out, false);
             }
             return Trip::None;
         }
-        let mut trip = Trip::None;
-        if old != Some(true) {
-            if let Some(l) = self.in_limit.as_mut() {
-                match l.check_new(proto, LimitDir::Import, c.imported.load(Ordering::Relaxed)) {
-                    LimitOutcome::Pass => {}
-                    LimitOutcome::Drop => {
-                        inc(&c.import_updates.limit);
-                        return Trip::None;
-                    }
-                    LimitOutcome::Down { restart } => {
-                        inc(&c.import_updates.limit);
-                        trip = Trip::Down { restart, dir: LimitDir::Import };
-                    }
-                }
-                if trip != Trip::None {
-                    return trip;
-                }
-            }
-        }
-        let res = imp.import(net, route);
-        self.count_import(res, old, true);
-        trip
+        self.import_limited(proto, net, route, true)
     }
 
-    fn count_import(&mut self, res: ImportResult, old: Option<bool>, valid: bool) {
+    /// Import `route` past the receive and import limits, checked by the table (under its lock, knowing what
+    /// the net has from this source) only when the route would add to their count: a replacement is never
+    /// blocked. `valid`: the route is not filtered.
+    fn import_limited(&mut self, proto: &str, net: Net, route: Route, valid: bool) -> Trip {
+        let Some(imp) = self.importer.as_ref() else { return Trip::None };
+        let c = &self.counters;
+        let (rx_limit, in_limit) = (&mut self.rx_limit, &mut self.in_limit);
+        let mut tripped: Option<(LimitOutcome, LimitDir)> = None;
+        let out = if rx_limit.is_none() && (in_limit.is_none() || !valid) {
+            imp.import_detailed(net, route)
+        } else {
+            imp.import_checked(net, route, |had_old, old_filtered| {
+                if !had_old {
+                    if let Some(l) = rx_limit.as_mut() {
+                        match l.check_new(proto, LimitDir::Receive, c.received_routes.load(Ordering::Relaxed))
+                        {
+                            LimitOutcome::Pass => {}
+                            o => {
+                                tripped = Some((o, LimitDir::Receive));
+                                return false;
+                            }
+                        }
+                    }
+                }
+                if valid && (!had_old || old_filtered) {
+                    if let Some(l) = in_limit.as_mut() {
+                        match l.check_new(proto, LimitDir::Import, c.imported.load(Ordering::Relaxed)) {
+                            LimitOutcome::Pass => {}
+                            o => {
+                                tripped = Some((o, LimitDir::Import));
+                                return false;
+                            }
+                        }
+                    }
+                }
+                true
+            })
+        };
+        if let Some((o, dir)) = tripped {
+            inc(match dir {
+                LimitDir::Receive => &c.import_updates.rx_limit,
+                _ => &c.import_updates.limit,
+            });
+            return match o {
+                LimitOutcome::Down { restart } => Trip::Down { restart, dir },
+                _ => Trip::None,
+            };
+        }
+        self.count_import(out, valid);
+        Trip::None
+    }
+
+    /// Account an import outcome: `valid` is whether the route imported (if any) is valid.
+    fn count_import(&mut self, out: ImportOutcome, valid: bool) {
         let c = &self.counters;
         let dec = |valid: bool| {
             if valid {
@@ -280,7 +277,8 @@ impl Channel {
                 c.filtered.fetch_add(1, Ordering::Relaxed);
             }
         };
-        match res {
+        let old = out.had_old.then_some(!out.old_filtered);
+        match out.result {
             ImportResult::Added => {
                 add(valid);
                 c.received_routes.fetch_add(1, Ordering::Relaxed);
@@ -307,6 +305,15 @@ impl Channel {
                 if valid {
                     inc(&c.import_updates.ignored);
                 }
+            }
+        }
+        let (rx, imported) = (c.received_routes.load(Ordering::Relaxed), c.imported.load(Ordering::Relaxed));
+        if matches!(out.result, ImportResult::Withdrawn | ImportResult::Updated) {
+            if let Some(l) = self.rx_limit.as_mut() {
+                l.count_changed(rx);
+            }
+            if let Some(l) = self.in_limit.as_mut() {
+                l.count_changed(imported);
             }
         }
     }

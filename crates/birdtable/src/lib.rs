@@ -145,4 +145,4 @@ pub mod table;
 
 pub use export::{Export, ExportMode, ExportRequest, ExportState, ExportSub, Feeder, Prefilter};
 pub use route::{ImporterId, NetId, PlainClass, Route, RouteClass, RouteId, RouteSrc, Source};
-pub use table::{Import, ImportHandle, ImportResult, Table, TableConfig, TableStats};
+pub use table::{Import, ImportHandle, ImportOutcome, ImportResult, Table, TableConfig, TableStats};

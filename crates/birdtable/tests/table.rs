@@ -231,3 +231,77 @@ fn wrong_net_type_is_ignored() {
     assert_eq!(imp.import(net("2001:db8::/32"), r), ImportResult::Ignored);
     assert_eq!(t.stats().routes, 0);
 }
+
+#[test]
+fn detailed_outcomes_tell_old_route_and_best_change() {
+    use birdtable::{Import, ImportOutcome};
+    let (_g, t) = table("outcome");
+    let imp = t.add_importer("p");
+    let s1 = Source::new("s1", metric_class());
+    let s2 = Source::new("s2", metric_class());
+    let (a, b) = (RouteSrc::new(&s1, 0), RouteSrc::new(&s2, 0));
+    let n = net("10.0.0.0/8");
+    let o = |result, had_old, old_filtered, best_changed| ImportOutcome {
+        result,
+        had_old,
+        old_filtered,
+        best_changed,
+        refused: false,
+    };
+
+    // A filtered route: nothing before, the best (none) is unchanged.
+    let r = imp.import_detailed(n, Route::new(a.clone(), attrs(10), 100).with_flags(FLAG_FILTERED));
+    assert_eq!(r, o(ImportResult::Added, false, false, false));
+    // Replaced by a valid one: the old was filtered, the best changed.
+    let r = imp.import_detailed(n, Route::new(a.clone(), attrs(10), 100));
+    assert_eq!(r, o(ImportResult::Updated, true, true, true));
+    assert!(!r.had_valid_old() && r == ImportResult::Updated);
+    // A worse route of another source: the best stays.
+    let r = imp.import_detailed(n, Route::new(b.clone(), attrs(20), 100));
+    assert_eq!(r, o(ImportResult::Added, false, false, false));
+    // Refresh: had a valid route, nothing changes.
+    let same = t.routes(&n)[1].clone();
+    let r = imp.import_detailed(n, same);
+    assert_eq!(r, o(ImportResult::Refreshed, true, false, false));
+    assert!(r.had_valid_old());
+
+    // Admission: refused when adding, not asked for identical re-imports.
+    let mut asked = Vec::new();
+    let c = RouteSrc::new(&Source::new("s3", metric_class()), 0);
+    let r = imp.import_checked(n, Route::new(c.clone(), attrs(1), 100), |h, f| {
+        asked.push((h, f));
+        false
+    });
+    assert!(r.refused && r.result == ImportResult::Ignored && !r.best_changed);
+    assert_eq!(t.routes(&n).len(), 2, "a refused route is not stored");
+    let r = imp.import_checked(n, Route::new(b.clone(), attrs(20), 90), |h, f| {
+        asked.push((h, f));
+        true
+    });
+    assert_eq!(r, o(ImportResult::Updated, true, false, false));
+    assert_eq!(asked, [(false, false), (true, false)]);
+
+    // Withdrawals: the best one changes the best, a missing one is NotFound.
+    assert_eq!(imp.withdraw_detailed(n, &a), o(ImportResult::Withdrawn, true, false, true));
+    assert_eq!(imp.withdraw_detailed(n, &a), o(ImportResult::NotFound, false, false, false));
+
+    // Batches report every item in order.
+    let mut outs = Vec::new();
+    imp.import_batch_detailed(
+        [
+            Import::Update(n, Route::new(a.clone(), attrs(1), 100).with_flags(FLAG_FILTERED)),
+            Import::Withdraw(n, a.clone()),
+            Import::Withdraw(n, b.clone()),
+        ],
+        |x| outs.push(x),
+    );
+    assert_eq!(
+        outs,
+        [
+            o(ImportResult::Added, false, false, false),
+            o(ImportResult::Withdrawn, true, true, false),
+            o(ImportResult::Withdrawn, true, false, true),
+        ]
+    );
+    assert_eq!(t.stats().routes, 0);
+}

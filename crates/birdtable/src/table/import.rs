@@ -32,6 +32,47 @@ pub enum ImportResult {
     Ignored,
 }
 
+/// What an import did, in detail: [`ImportHandle::import_detailed`], `withdraw_detailed` and
+/// `import_batch_detailed` return it, so a channel keeps its counters and limits without looking the net
+/// up again (no index lock, no read section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportOutcome {
+    /// What happened.
+    pub result: ImportResult,
+    /// The net had a route of this source (from this importer) before the call.
+    pub had_old: bool,
+    /// ... and that route was flagged [`FLAG_FILTERED`](crate::route::FLAG_FILTERED) (kept by
+    /// `import keep filtered`).
+    pub old_filtered: bool,
+    /// The best route of the net changed.
+    pub best_changed: bool,
+    /// The admission check of [`ImportHandle::import_checked`] refused the route (`result` is `Ignored`,
+    /// nothing changed).
+    pub refused: bool,
+}
+
+impl ImportOutcome {
+    pub(crate) fn nothing(result: ImportResult) -> ImportOutcome {
+        ImportOutcome { result, had_old: false, old_filtered: false, best_changed: false, refused: false }
+    }
+
+    /// The net had a valid (not filtered) route of this source before the call.
+    pub fn had_valid_old(&self) -> bool {
+        self.had_old && !self.old_filtered
+    }
+
+    /// Whether the table changed (added, updated or withdrawn).
+    pub fn changed(&self) -> bool {
+        matches!(self.result, ImportResult::Added | ImportResult::Updated | ImportResult::Withdrawn)
+    }
+}
+
+impl PartialEq<ImportResult> for ImportOutcome {
+    fn eq(&self, other: &ImportResult) -> bool {
+        self.result == *other
+    }
+}
+
 /// One item of [`ImportHandle::import_batch`].
 #[derive(Debug, Clone)]
 pub enum Import {
@@ -144,25 +185,60 @@ impl ImportHandle {
 
     /// Add or replace the route of `route.src()` in `net`.
     pub fn import(&self, net: Net, route: Route) -> ImportResult {
+        self.import_detailed(net, route).result
+    }
+
+    /// Remove the route of `src` from `net`.
+    pub fn withdraw(&self, net: Net, src: &RouteSrc) -> ImportResult {
+        self.withdraw_detailed(net, src).result
+    }
+
+    /// [`import`](Self::import), telling also what the net had from this source before and whether the
+    /// best route changed.
+    pub fn import_detailed(&self, net: Net, route: Route) -> ImportOutcome {
         let inner = &*self.table.0;
         let now = inner.now_secs();
         let mut acc = SourceDelta::default();
         let res = {
             let mut st = inner.state.lock();
-            apply(inner, &mut st, self.id, net, Op::Update(route), now, false, &mut acc)
+            apply(inner, &mut st, self.id, net, Op::Update(route), now, false, &mut acc, None)
         };
         acc.flush();
         inner.kick();
         res
     }
 
-    /// Remove the route of `src` from `net`.
-    pub fn withdraw(&self, net: Net, src: &RouteSrc) -> ImportResult {
+    /// [`import_detailed`](Self::import_detailed) with an admission check (BIRD's import and receive limits,
+    /// checked in `rte_recalculate`): when the import would add or replace a route, `admit(had_old,
+    /// old_filtered)` is called with what the net has from this source, and returning false leaves the
+    /// table unchanged ([`ImportOutcome::refused`]). Identical re-imports skip the check. `admit` runs under
+    /// the table lock: keep it short and do not call into the table.
+    pub fn import_checked(
+        &self,
+        net: Net,
+        route: Route,
+        mut admit: impl FnMut(bool, bool) -> bool,
+    ) -> ImportOutcome {
+        let inner = &*self.table.0;
+        let now = inner.now_secs();
+        let mut acc = SourceDelta::default();
+        let res = {
+            let mut st = inner.state.lock();
+            apply(inner, &mut st, self.id, net, Op::Update(route), now, false, &mut acc, Some(&mut admit))
+        };
+        acc.flush();
+        inner.kick();
+        res
+    }
+
+    /// [`withdraw`](Self::withdraw), telling also whether the removed route was filtered and whether the
+    /// best route changed.
+    pub fn withdraw_detailed(&self, net: Net, src: &RouteSrc) -> ImportOutcome {
         let inner = &*self.table.0;
         let mut acc = SourceDelta::default();
         let res = {
             let mut st = inner.state.lock();
-            apply(inner, &mut st, self.id, net, Op::Withdraw(src), 0, false, &mut acc)
+            apply(inner, &mut st, self.id, net, Op::Withdraw(src), 0, false, &mut acc, None)
         };
         acc.flush();
         inner.kick();
@@ -171,29 +247,37 @@ impl ImportHandle {
 
     /// Apply many changes under one lock (a BGP UPDATE's worth). Returns how many changed the table.
     pub fn import_batch(&self, items: impl IntoIterator<Item = Import>) -> usize {
+        let mut changed = 0;
+        self.import_batch_detailed(items, |o| changed += usize::from(o.changed()));
+        changed
+    }
+
+    /// [`import_batch`](Self::import_batch), calling `each` with the outcome of every item, in order (under
+    /// the table lock: keep it short, and do not call into the table from it).
+    pub fn import_batch_detailed(
+        &self,
+        items: impl IntoIterator<Item = Import>,
+        mut each: impl FnMut(ImportOutcome),
+    ) {
         let inner = &*self.table.0;
         let now = inner.now_secs();
-        let mut changed = 0;
         let mut acc = SourceDelta::default();
         {
             let mut st = inner.state.lock();
             for it in items {
                 let r = match it {
                     Import::Update(net, route) => {
-                        apply(inner, &mut st, self.id, net, Op::Update(route), now, false, &mut acc)
+                        apply(inner, &mut st, self.id, net, Op::Update(route), now, false, &mut acc, None)
                     }
                     Import::Withdraw(net, src) => {
-                        apply(inner, &mut st, self.id, net, Op::Withdraw(&src), now, false, &mut acc)
+                        apply(inner, &mut st, self.id, net, Op::Withdraw(&src), now, false, &mut acc, None)
                     }
                 };
-                if matches!(r, ImportResult::Added | ImportResult::Updated | ImportResult::Withdrawn) {
-                    changed += 1;
-                }
+                each(r);
             }
         }
         acc.flush();
         inner.kick();
-        changed
     }
 
     /// Start a refresh (BIRD's `rt_refresh_begin`, BGP's BoRR): routes imported from now on get a new
@@ -323,13 +407,14 @@ pub(crate) fn apply(
     now: u32,
     force: bool,
     acc: &mut SourceDelta,
-) -> ImportResult {
+    admit: Option<&mut dyn FnMut(bool, bool) -> bool>,
+) -> ImportOutcome {
     let Some(Some(imp)) = st.importers.get(usize::from(sender)) else {
-        return ImportResult::Ignored;
+        return ImportOutcome::nothing(ImportResult::Ignored);
     };
     if (imp.state != ImpState::Up && !force) || net.net_type() != inner.config.net_type {
         bump(&imp.shared.ignored, 1);
-        return ImportResult::Ignored;
+        return ImportOutcome::nothing(ImportResult::Ignored);
     }
     let stale = imp.stale_set;
     let (key, new) = match op {
@@ -341,7 +426,7 @@ pub(crate) fn apply(
         Some(_) => st.index.get_or_insert(net).0,
         None => match st.index.get(&net) {
             Some(id) => id,
-            None => return ImportResult::NotFound,
+            None => return ImportOutcome::nothing(ImportResult::NotFound),
         },
     };
     let slot = inner.nets.slot(id.0);
@@ -360,15 +445,36 @@ pub(crate) fn apply(
                 "route of this source already imported by another importer (pipe loop?), ignored"
             );
             bump(&counters(st, sender).ignored, 1);
-            return ImportResult::Ignored;
+            return ImportOutcome::nothing(ImportResult::Ignored);
         }
     }
+    let old_filtered = old_pos.is_some_and(|i| !old[i].is_valid());
     match (&new, old_pos) {
-        (None, None) => return ImportResult::NotFound,
+        (None, None) => return ImportOutcome::nothing(ImportResult::NotFound),
         (Some(r), Some(i)) if old[i].same_as(r) => {
             old[i].set_stale(stale);
             bump(&counters(st, sender).refreshed, 1);
-            return ImportResult::Refreshed;
+            return ImportOutcome {
+                result: ImportResult::Refreshed,
+                had_old: true,
+                old_filtered,
+                best_changed: false,
+                refused: false,
+            };
+        }
+        (Some(_), _) => {
+            if let Some(admit) = admit {
+                if !admit(old_pos.is_some(), old_filtered) {
+                    bump(&counters(st, sender).ignored, 1);
+                    return ImportOutcome {
+                        result: ImportResult::Ignored,
+                        had_old: old_pos.is_some(),
+                        old_filtered,
+                        best_changed: false,
+                        refused: true,
+                    };
+                }
+            }
         }
         _ => {}
     }
@@ -515,7 +621,7 @@ pub(crate) fn apply(
         st.corked = true;
         inner.cork.acquire();
     }
-    result
+    ImportOutcome { result, had_old: old_pos.is_some(), old_filtered, best_changed, refused: false }
 }
 
 /// Withdraw every route of `net_id` matching `pred` (prune and flush). Returns routes withdrawn.
@@ -537,7 +643,8 @@ pub(crate) fn withdraw_matching(
     let n = victims
         .iter()
         .filter(|(sender, src)| {
-            apply(inner, st, *sender, net, Op::Withdraw(src), now, true, &mut acc) == ImportResult::Withdrawn
+            apply(inner, st, *sender, net, Op::Withdraw(src), now, true, &mut acc, None).result
+                == ImportResult::Withdrawn
         })
         .count();
     acc.flush();

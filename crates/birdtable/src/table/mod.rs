@@ -32,7 +32,7 @@ use crate::list::{self, ListHeader, ListRef, RetiredList};
 use crate::netindex::NetIndex;
 use crate::route::{NetId, Route};
 
-pub use import::{Import, ImportHandle, ImportResult, ImportStats};
+pub use import::{Import, ImportHandle, ImportOutcome, ImportResult, ImportStats};
 
 /// Table configuration (the `ipv4 table master4 { ... }` block).
 #[derive(Clone)]
