@@ -94,7 +94,7 @@
 //! | 8950 | Advertising IPv4 NLRI with an IPv6 Next Hop | supported (capability, MP_REACH with 16/32-byte next hop for AFI 1) |
 //! | 9003 | Extended BGP Administrative Shutdown Communication | supported |
 //! | 9072 | Extended Optional Parameters Length for BGP OPEN | supported |
-//! | 9234 | Route Leak Prevention and Detection Using Roles | partial (role capability and mismatch check; OTC attribute codec; OTC ingress/egress rules in the routing glue) |
+//! | 9234 | Route Leak Prevention and Detection Using Roles | supported (role capability, mismatch check, OTC attribute, `otc_ingress`/`otc_egress` for the routing glue to call) |
 //! | 9494 | Long-Lived Graceful Restart for BGP | partial (capability parsed and shown) |
 //! | 9687 | Send Hold Timer | supported in the FSM (optional) |
 //! | draft-walton-bgp-hostname-capability | Hostname Capability for BGP | supported (capability) |

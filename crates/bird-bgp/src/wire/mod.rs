@@ -14,6 +14,7 @@ mod attrs;
 mod nlri;
 mod notification;
 mod open;
+mod otc;
 mod update;
 
 use std::fmt;
@@ -24,6 +25,7 @@ pub use notification::{error_description, Notification};
 pub use open::{
     AddPathMode, Capabilities, ExtNextHop, GrFamily, GracefulRestart, Hostname, LlgrFamily, Open, Role,
 };
+pub use otc::{otc_egress, otc_ingress, OtcVerdict};
 pub use update::{FamilyUpdate, MpNextHop, MpReach, MpUnreach, Nlri, Update, UpdateDecoded, UpdatePacker};
 
 /// Length of the message header (marker, length, type).
