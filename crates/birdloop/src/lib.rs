@@ -38,12 +38,28 @@
 //!
 //! # Running a loop
 //!
-//! The thread locks the loop's domain, calls [`SchedWord::run_begin`](ping) (clear `queued`, wait for any
+//! The thread locks the loop's domain, calls [`SchedWord::run_begin`] (clear `queued`, wait for any
 //! pinger half-way through), dispatches socket readiness (TX, then RX), then alternates due timers and chunks
-//! of events while the loop's budget lasts, then a few work events. Every hook is followed by
-//! `birdrcu::assert_quiescent()`. The loop's earliest timer is mirrored to the thread, and the loop goes back
-//! on the run list if work remains. Hooks check [`task_still_in_limit`] and re-queue themselves with
-//! [`maybe_defer`].
+//! of events (`EventList::run_with`) while the loop's budget lasts, then a few work events. Every hook is
+//! followed by `birdrcu::assert_quiescent()` and a reset of `birdmem::tmp`. The loop's earliest timer is
+//! mirrored to the thread, and the loop goes back on the run list if work remains. Hooks check
+//! [`task_still_in_limit`] and re-queue themselves with [`maybe_defer`].
+//!
+//! # Budgets and slices
+//!
+//! A round runs every runnable loop of the thread once; a loop's budget is `(max latency / 2 − time spent in
+//! the round) / runnable loops`, clamped to `[min time, max time]`. A loop alone on its thread uses all of it
+//! (no extra switches). While other loops wait on the same thread — left over from this round, pinged from
+//! outside, with a timer due, or waiting in the group's pickup list — the budget ends at `min time` into the
+//! run (the check is [`task_still_in_limit`], made between event chunks and by long tasks). Loops woken by a
+//! ping, timer or socket run before loops re-queued because they still had work, and a loop pinged in the
+//! middle of a round joins it unless it already ran in it with work left (a hog runs once per round; an
+//! interactive loop that went idle may run again while the round is younger than `max latency / 2`). So a
+//! pinged loop waits about `min time` behind busy loops, not their whole budgets.
+//!
+//! A loop that starts more than `max latency + latency limit` after it became runnable, or whose domain takes
+//! longer than its budget plus `latency limit` to lock, is reported with a warning on target
+//! `bird::loop::scheduling` (BIRD's `debug latency limit`; [`ThreadParams::latency_limit`]).
 //!
 //! # Pinging (the PING/MOVE word)
 //!
@@ -75,6 +91,11 @@
 //! not busy, gives up about √(2n) of its runnable loops (never one that moved within the last second) to the
 //! pickup list, rotates itself to the end of the thread list and kicks the head. Threads take one loop per
 //! iteration when they iterate often, more after a long sleep. All constants are [`BalancerParams`].
+//! A loop transferred to another group ([`Loop::transfer`]) while it waits for pickup moves to the other
+//! group's pickup list at once; a thread taking a loop re-checks its group first.
+//!
+//! Time accounting: a loop's working and locking time stays in its thread's totals (`show threads`) after the
+//! loop stops, and in its group's after that thread exits.
 //!
 //! # Deterministic mode
 //!
