@@ -245,7 +245,12 @@ fn decode_mp_reach(v: &[u8], ctx: &SessionCtx, out: &mut AttrOutcome) -> Result<
         Some(MpNextHop { global: IpAddr::V6(a), .. }) => valid_nh6(a),
         None => false,
     };
-    if !valid && !nlri.is_empty() {
+    if !valid && nlri.is_empty() {
+        let why = "Discarding MP_REACH_NLRI with no NLRI and an invalid next hop".to_string();
+        out.issue(code::MP_REACH, Severity::Discard, 8, why);
+        return Ok(None);
+    }
+    if !valid {
         out.issue(
             code::MP_REACH,
             Severity::Withdraw,
