@@ -6,7 +6,6 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use birdloop::TimerKey;
-use birdproto::published::ProtoState;
 use birdproto::{PState, ProtoConfig, ProtoCtx, ProtoKind, Protocol, Reconfigured};
 
 use crate::ifaces::IfaceHub;
@@ -97,12 +96,6 @@ impl Protocol for Device {
             self.arm();
         }
         Reconfigured::Applied
-    }
-
-    fn init_state(&self, state: &mut ProtoState) {
-        if let Some(id) = self.cfg.chosen_router_id() {
-            state.details.push(format!("  Router ID:      {id}"));
-        }
     }
 
     fn as_any_mut(&mut self) -> &mut dyn Any {

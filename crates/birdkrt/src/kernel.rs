@@ -11,7 +11,6 @@ use std::time::Duration;
 use birdloop::TimerKey;
 use birdnet::Net;
 use birdproto::filter::{FilterRoute, Verdict};
-use birdproto::published::ProtoState;
 use birdproto::{PState, Preexport, ProtoConfig, ProtoCtx, ProtoHandle, ProtoKind, Protocol, Reconfigured};
 use birdtable::attrs::{AttrId, AttrSet, AttrValue, Dest, Iface, NextHop, RouteSource};
 use birdtable::Route;
@@ -47,9 +46,21 @@ pub struct KrtStats {
     pub overruns: AtomicU64,
     /// Alien routes currently learned.
     pub learned: AtomicU64,
+    /// The current [`SyncState`] (as its index in [`SyncState::ALL`]).
+    sync: std::sync::atomic::AtomicU8,
 }
 
 impl KrtStats {
+    /// The sync state of the running instance (`Init` when none runs).
+    pub fn sync_state(&self) -> SyncState {
+        SyncState::ALL[usize::from(self.sync.load(Ordering::Relaxed)).min(SyncState::ALL.len() - 1)]
+    }
+
+    fn set_sync(&self, s: SyncState) {
+        let i = SyncState::ALL.iter().position(|x| *x == s).unwrap_or(0);
+        self.sync.store(u8::try_from(i).unwrap_or(0), Ordering::Relaxed);
+    }
+
     fn get(a: &AtomicU64) -> u64 {
         a.load(Ordering::Relaxed)
     }
@@ -160,7 +171,12 @@ pub enum SyncState {
 }
 
 impl SyncState {
-    fn name(self) -> &'static str {
+    /// Every state.
+    pub const ALL: [SyncState; 5] =
+        [SyncState::Init, SyncState::FirstScan, SyncState::Scanning, SyncState::Pruning, SyncState::Idle];
+
+    /// Lower-case name (`first scan`, `idle`, ...).
+    pub fn name(self) -> &'static str {
         match self {
             SyncState::Init => "init",
             SyncState::FirstScan => "first scan",
@@ -229,6 +245,11 @@ impl Kernel {
             sink,
             timer: None,
         }
+    }
+
+    fn set_sync(&mut self, s: SyncState) {
+        self.sync = s;
+        self.cfg.stats.set_sync(s);
     }
 
     /// The sync state.
@@ -308,8 +329,8 @@ impl Kernel {
 
     fn start_scan(&mut self) {
         match self.sync {
-            SyncState::Idle => self.sync = SyncState::Scanning,
-            SyncState::Init => self.sync = SyncState::FirstScan,
+            SyncState::Idle => self.set_sync(SyncState::Scanning),
+            SyncState::Init => self.set_sync(SyncState::FirstScan),
             _ => {
                 self.rescan = true;
                 return;
@@ -400,7 +421,7 @@ impl Kernel {
             return;
         }
         if self.sync == SyncState::Pruning {
-            self.sync = SyncState::Idle;
+            self.set_sync(SyncState::Idle);
             ctx.set_info("");
             if std::mem::take(&mut self.rescan) {
                 self.start_scan();
@@ -418,7 +439,7 @@ impl Kernel {
             Err(e) => {
                 self.cfg.stats.errors.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(target: "bird::krt", "{}: kernel scan failed: {}", ctx.name(), e);
-                self.sync = if first { SyncState::Init } else { SyncState::Idle };
+                self.set_sync(if first { SyncState::Init } else { SyncState::Idle });
                 return;
             }
         };
@@ -462,7 +483,7 @@ impl Kernel {
         if first {
             self.desired = self.refeed_now(ctx);
         }
-        self.sync = SyncState::Pruning;
+        self.set_sync(SyncState::Pruning);
         ctx.set_info("");
         for r in std::mem::take(&mut self.stray) {
             self.issue_stray(r);
@@ -541,7 +562,7 @@ impl Kernel {
 
 impl Protocol for Kernel {
     fn start(&mut self, ctx: &mut ProtoCtx<'_>) -> PState {
-        self.sync = SyncState::Init;
+        self.set_sync(SyncState::Init);
         self.stopping = false;
         self.desired.clear();
         self.installed.clear();
@@ -638,16 +659,8 @@ impl Protocol for Kernel {
         Reconfigured::Applied
     }
 
-    fn init_state(&self, state: &mut ProtoState) {
-        let (scans, writes, errors, overruns, learned) = self.cfg.stats.snapshot();
-        state.details.push(format!("  Kernel table:   {}", self.cfg.table));
-        state.details.push(format!(
-            "  Kernel sync:    {} (scans {scans}, writes {writes}, errors {errors}, overruns {overruns}, learned {learned})",
-            self.sync.name()
-        ));
-    }
-
     fn cleanup(&mut self, _ctx: &mut ProtoCtx<'_>) {
+        self.set_sync(SyncState::Init);
         self.inbox.set_target(None);
         self.inbox.clear();
         self.installed.clear();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use birdevent::{Callback, Event, EventList};
-use birdkrt::kernel::{KernelConfig, Learn};
+use birdkrt::kernel::{KernelConfig, Learn, SyncState};
 use birdkrt::sys::mock::MockKernel;
 use birdkrt::sys::{KDest, KHop, KRoute, Write, RTPROT_BIRD, RTPROT_BOOT, RTPROT_KERNEL};
 use birdloop::{Clock, ThreadGroup, Time};
@@ -134,6 +134,7 @@ fn no_export_before_first_scan() {
     assert_eq!(w.mock.write_log(), vec![]);
     assert!(w.mock.routes(T).is_empty());
     assert!(stats.snapshot().2 >= 1, "the failed dump is counted");
+    assert_eq!(stats.sync_state(), SyncState::Init);
     // The next scan works and writes everything exported so far.
     w.mock.set_dump_failing(false);
     w.scan();
@@ -142,6 +143,7 @@ fn no_export_before_first_scan() {
         vec![kr("198.18.1.0/24", kvia("198.18.0.1", 2)), kr("198.18.2.0/24", KDest::Blackhole)]
     );
     assert_eq!(w.mock.ops().adds, 2);
+    assert_eq!(stats.sync_state(), SyncState::Idle);
 }
 
 #[test]

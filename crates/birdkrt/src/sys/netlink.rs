@@ -154,7 +154,11 @@ fn start_notifier(subs: Subs, rx_buffer: Option<usize>) -> io::Result<()> {
     let groups = [MulticastGroup::Link, MulticastGroup::Ipv4Ifaddr, MulticastGroup::Ipv6Ifaddr];
     let (mut conn, _h, mut msgs) = rtnetlink::new_multicast_connection(&groups)?;
     if let Some(sz) = rx_buffer {
-        conn.socket_mut().socket_mut().set_rx_buf_sz(sz)?;
+        // SO_RCVBUFFORCE (beyond rmem_max, needs CAP_NET_ADMIN), else SO_RCVBUF.
+        let sock = conn.socket_mut().socket_mut();
+        if rustix::net::sockopt::set_socket_recv_buffer_size_force(&*sock, sz).is_err() {
+            sock.set_rx_buf_sz(sz)?;
+        }
     }
     tokio::spawn(conn);
     tokio::spawn(async move {
