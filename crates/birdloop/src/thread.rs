@@ -384,16 +384,34 @@ impl ThreadCore {
         did
     }
 
-    /// When another loop's mirrored timer is due (real-clock ns; `u64::MAX`: no known one). Only the heap's
-    /// head is looked at: a later timer of another loop behind this loop's own is noticed at the next run.
-    fn other_timer_due(&self, slot: usize, group: &GroupInner) -> u64 {
+    /// When the earliest timer of another loop of this thread is due (real-clock ns; `u64::MAX`: none). Stale
+    /// heap entries met on the way are dropped, so they cannot cut a lone loop's slice short.
+    fn other_timer_due(&mut self, slot: usize, group: &GroupInner) -> u64 {
         if group.clock.is_virtual() {
             return u64::MAX;
         }
-        match self.timers.peek() {
-            Some(Reverse((t, s, _))) if *s != slot => *t,
-            _ => u64::MAX,
+        let mut own = None;
+        let mut due = u64::MAX;
+        while let Some(&Reverse((t, s, stamp))) = self.timers.peek() {
+            let live = self
+                .loops
+                .get(s)
+                .is_some_and(|l| l.stamp == stamp && l.lp.mirror.load(Ordering::Relaxed) == t);
+            if !live {
+                self.timers.pop();
+            } else if s == slot {
+                // This loop's own entry (a duplicate of it, if any, goes).
+                let e = self.timers.pop();
+                own = own.or(e);
+            } else {
+                due = t;
+                break;
+            }
         }
+        if let Some(e) = own {
+            self.timers.push(e);
+        }
+        due
     }
 
     fn mirror(&mut self, slot: usize, lp: &LoopInner, first: Option<Time>) {

@@ -71,9 +71,19 @@ fn pinged_loop_runs_soon_while_two_hot_loops_saturate_its_thread() {
     assert!(p90 < Duration::from_millis(200), "p90 wait {p90:?}, all {delays:?}");
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Other {
+    /// The other loop of the thread stays idle.
+    Idle,
+    /// It is pinged 50 ms into the task.
+    Pinged,
+    /// Its timer is due 50 ms into the task.
+    Timer,
+}
+
 /// Run a long event in a loop of a one-thread worker group and return how long `task_still_in_limit()` stayed
-/// true in it. With `ping_other`, another loop of the same thread is pinged 50 ms into the task.
-fn budget_of_long_task(name: &str, ping_other: bool) -> Duration {
+/// true in it, while another loop of the same thread does `other_does`.
+fn budget_of_long_task(name: &str, other_does: Other) -> Duration {
     let group = ThreadGroup::new(name, GroupKind::Worker, ThreadParams::worker(), 1).unwrap();
     let lp = Loop::new("long task", LevelId::Proto, &group);
     let other = Loop::new("other", LevelId::Proto, &group);
@@ -95,14 +105,22 @@ fn budget_of_long_task(name: &str, ping_other: bool) -> Duration {
     let other_ev = Event::new("other", move || {
         r.fetch_add(1, Ordering::AcqRel);
     });
+    if other_does == Other::Timer {
+        let r = Arc::clone(&ran);
+        let mut g = other.enter();
+        let k = g.timer("other", move |_, _| {
+            r.fetch_add(1, Ordering::AcqRel);
+        });
+        g.set_timer_in(k, Duration::from_millis(50));
+    }
     lp.events().send(&ev);
     assert!(wait_until(LONG, || started.load(Ordering::Acquire)));
-    if ping_other {
+    if other_does == Other::Pinged {
         std::thread::sleep(Duration::from_millis(50));
         other.events().send(&other_ev);
     }
     let d = rx.recv_timeout(LONG).unwrap();
-    if ping_other {
+    if other_does != Other::Idle {
         assert!(wait_until(LONG, || ran.load(Ordering::Acquire) == 1));
     }
     group.shutdown();
@@ -112,15 +130,22 @@ fn budget_of_long_task(name: &str, ping_other: bool) -> Duration {
 #[test]
 fn loop_alone_keeps_its_budget_and_yields_at_min_time_when_another_waits() {
     // Alone: the budget is `max time` (300 ms with one runnable loop), no early cut.
-    let alone = budget_of_long_task("budget-alone", false);
+    let alone = budget_of_long_task("budget-alone", Other::Idle);
     assert!(alone >= Duration::from_millis(250), "a loop alone was cut short after {alone:?}");
     // Another loop of the same thread pinged 50 ms into the task: the budget ends at once (the task is past
     // `min time`, 10 ms), so a task using `maybe_defer` would yield now.
-    let contended = budget_of_long_task("budget-contended", true);
+    let contended = budget_of_long_task("budget-contended", Other::Pinged);
     assert!(contended >= Duration::from_millis(50), "cut before the ping: {contended:?}");
     assert!(
         contended < Duration::from_millis(200),
         "the task kept running for {contended:?} while a loop waited"
+    );
+    // The same when another loop's timer comes due.
+    let timer = budget_of_long_task("budget-timer", Other::Timer);
+    assert!(timer >= Duration::from_millis(40), "cut before the timer was due: {timer:?}");
+    assert!(
+        timer < Duration::from_millis(200),
+        "the task kept running for {timer:?} past another loop's timer"
     );
 }
 
