@@ -299,6 +299,7 @@ impl Kernel {
             metric: attrs.krt_metric().unwrap_or(self.cfg.metric),
             proto: RTPROT_BIRD,
             dest,
+            prefsrc: attrs.krt_prefsrc(),
         })
     }
 
@@ -550,6 +551,9 @@ impl Kernel {
         let mut a = AttrSet::new(RouteSource::Inherit, dest);
         a.set(AttrId::KRT_SOURCE, AttrValue::Int(u32::from(r.proto))).ok()?;
         a.set(AttrId::KRT_METRIC, AttrValue::Int(r.metric)).ok()?;
+        if let Some(p) = r.prefsrc {
+            a.set(AttrId::KRT_PREFSRC, AttrValue::Ip(p)).ok()?;
+        }
         Some(a)
     }
 

@@ -114,7 +114,7 @@ fn kvia(gw: &str, idx: u32) -> KDest {
 }
 
 fn kr(n: &str, dest: KDest) -> KRoute {
-    KRoute { net: net(n), table: T, metric: 32, proto: RTPROT_BIRD, dest }
+    KRoute { net: net(n), table: T, metric: 32, proto: RTPROT_BIRD, dest, prefsrc: None }
 }
 
 #[test]

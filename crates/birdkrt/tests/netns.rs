@@ -22,7 +22,7 @@ use birdkrt::{DeviceConfig, DirectConfig, IfaceHub, IfacePatterns};
 use birdloop::ThreadGroup;
 use birdnet::{Net, NetType};
 use birdproto::{ChannelConfig, ProtoConfig, ProtoRegistry};
-use birdtable::attrs::{AttrSet, Dest, Iface, NextHop, RouteSource};
+use birdtable::attrs::{AttrId, AttrSet, AttrValue, Dest, Iface, NextHop, RouteSource};
 use birdtable::{ImportHandle, PlainClass, Route, RouteSrc, Source, Table, TableConfig};
 
 const T: u32 = 100;
@@ -220,8 +220,11 @@ fn netns_export_next_hops_via_ecmp_and_repair() {
     );
     w.announce("198.18.13.0/24", Dest::Blackhole);
     w.announce("2001:db8:10::/48", w.via("2001:db8::2"));
+    let mut a = AttrSet::new(RouteSource::Static, w.via("198.18.0.2"));
+    a.set(AttrId::KRT_PREFSRC, AttrValue::Ip("198.18.0.1".parse().unwrap())).unwrap();
+    w.imp4.import("198.18.14.0/24".parse().unwrap(), Route::new(w.src.clone(), a.intern(), 200));
     w.kernel("kernel1", kcfg(&nl));
-    wait_for("exported routes", Duration::from_secs(20), || ns.routes().lines().count() >= 7);
+    wait_for("exported routes", Duration::from_secs(20), || ns.routes().lines().count() >= 8);
     let r = ns.routes();
     println!("{r}");
     assert!(r.contains("198.18.10.0/24 via 198.18.0.2 dev vA proto bird metric 32"), "{r}");
@@ -230,6 +233,7 @@ fn netns_export_next_hops_via_ecmp_and_repair() {
     assert!(r.contains("nexthop via 198.18.0.2 dev vA weight 1"), "{r}");
     assert!(r.contains("nexthop via 198.18.0.3 dev vA weight 1"), "{r}");
     assert!(r.contains("blackhole 198.18.13.0/24 proto bird metric 32"), "{r}");
+    assert!(r.contains("198.18.14.0/24 via 198.18.0.2 dev vA proto bird src 198.18.0.1 metric 32"), "{r}");
     assert!(r.contains("2001:db8:10::/48 via 2001:db8::2 dev vA proto bird metric 32"), "{r}");
     // Deleted behind our back: back after a scan (scan time 1 s).
     ns.ip(&["route", "del", "198.18.10.0/24", "table", "100"]);

@@ -92,9 +92,29 @@ pub struct KRoute {
     pub proto: u8,
     /// What the route does.
     pub dest: KDest,
+    /// `RTA_PREFSRC` (`krt_prefsrc`).
+    pub prefsrc: Option<IpAddr>,
 }
 
 impl KRoute {
+    /// Whether this route (as the kernel holds it) is what `want` asks for: equal, except that a wanted
+    /// next hop without an interface (index 0) accepts whatever interface the kernel resolved.
+    pub fn satisfies(&self, want: &KRoute) -> bool {
+        if self == want {
+            return true;
+        }
+        let (KDest::Unicast(have), KDest::Unicast(w)) = (&self.dest, &want.dest) else { return false };
+        (self.net, self.table, self.metric, self.proto, self.prefsrc)
+            == (want.net, want.table, want.metric, want.proto, want.prefsrc)
+            && have.len() == w.len()
+            && w.iter().all(|wh| {
+                have.iter().any(|h| {
+                    (h.gw, h.weight, h.onlink) == (wh.gw, wh.weight, wh.onlink)
+                        && (wh.ifindex == 0 || wh.ifindex == h.ifindex)
+                })
+            })
+    }
+
     /// Whether a next hop's gateway is of the other address family than the net (needs RTA_VIA).
     pub fn needs_via(&self) -> bool {
         match &self.dest {
@@ -139,7 +159,7 @@ pub fn plan_write(old: Option<&KRoute>, new: Option<&KRoute>) -> Option<Write> {
         (None, None) => None,
         (Some(o), None) => Some(Write::Delete(o.clone())),
         (None, Some(n)) => Some(Write::Add(n.clone())),
-        (Some(o), Some(n)) if o == n => None,
+        (Some(o), Some(n)) if o.satisfies(n) => None,
         (Some(o), Some(n)) if can_replace(o, n) => Some(Write::Replace(n.clone())),
         (Some(o), Some(n)) => Some(Write::DeleteAdd(o.clone(), n.clone())),
     }
@@ -294,7 +314,7 @@ mod tests {
     use super::*;
 
     fn r(net: &str, metric: u32, dest: KDest) -> KRoute {
-        KRoute { net: net.parse().unwrap(), table: 100, metric, proto: RTPROT_BIRD, dest }
+        KRoute { net: net.parse().unwrap(), table: 100, metric, proto: RTPROT_BIRD, dest, prefsrc: None }
     }
 
     fn gw(s: &str) -> KDest {
@@ -323,6 +343,19 @@ mod tests {
             KDest::unicast(vec![KHop { gw: None, ifindex: 3, weight: 0, onlink: false }]),
         );
         assert_eq!(plan_write(Some(&dev), Some(&x)), Some(Write::DeleteAdd(dev.clone(), x.clone())));
+        // A wanted hop without interface accepts the one the kernel resolved.
+        let unresolved = r(
+            "198.18.1.0/24",
+            32,
+            KDest::unicast(vec![KHop {
+                gw: Some("198.18.0.1".parse().unwrap()),
+                ifindex: 0,
+                weight: 0,
+                onlink: false,
+            }]),
+        );
+        assert_eq!(plan_write(Some(&a), Some(&unresolved)), None);
+        assert!(plan_write(Some(&unresolved), Some(&a)).is_some());
         // Equal: nothing.
         assert_eq!(plan_write(Some(&x), Some(&x.clone())), None);
         assert_eq!(plan_write(None, Some(&x)), Some(Write::Add(x.clone())));

@@ -291,7 +291,11 @@ pub fn parse_route(m: &RouteMessage) -> Option<KRoute> {
         RouteType::Prohibit => KDest::Prohibit,
         _ => return None,
     };
-    Some(KRoute { net, table, metric, proto: u8::from(h.protocol), dest })
+    let prefsrc =
+        m.attributes
+            .iter()
+            .find_map(|a| if let RouteAttribute::PrefSource(p) = a { addr_of(p) } else { None });
+    Some(KRoute { net, table, metric, proto: u8::from(h.protocol), dest, prefsrc })
 }
 
 fn route_addr(ip: IpAddr) -> RouteAddress {
@@ -326,6 +330,9 @@ pub fn route_message(r: &KRoute, with_dest: bool) -> RouteMessage {
     m.attributes.push(RouteAttribute::Destination(route_addr(r.net.addr())));
     m.attributes.push(RouteAttribute::Table(r.table));
     m.attributes.push(RouteAttribute::Priority(r.metric));
+    if let Some(p) = r.prefsrc {
+        m.attributes.push(RouteAttribute::PrefSource(route_addr(p)));
+    }
     if !with_dest {
         return m;
     }
@@ -491,6 +498,7 @@ mod tests {
                 KHop { gw: Some("2001:db8::1".parse().unwrap()), ifindex: 2, weight: 0, onlink: false },
                 KHop { gw: Some("198.18.0.2".parse().unwrap()), ifindex: 3, weight: 1, onlink: false },
             ]),
+            prefsrc: Some("198.18.0.1".parse().unwrap()),
         };
         let m = route_message(&r, true);
         let RouteAttribute::MultiPath(v) =
@@ -517,6 +525,7 @@ mod tests {
                 weight: 0,
                 onlink: false,
             }]),
+            prefsrc: None,
         };
         let m = route_message(&one, true);
         assert!(m.attributes.iter().any(|a| matches!(a, RouteAttribute::Via(RouteVia::Inet6(_)))));
@@ -528,6 +537,7 @@ mod tests {
             metric: 7,
             proto: 12,
             dest: KDest::Blackhole,
+            prefsrc: None,
         };
         assert_eq!(parse_route(&route_message(&bh, true)), Some(bh));
     }
