@@ -1,5 +1,6 @@
 //! The route a filter runs on: [`RouteCtx`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -25,6 +26,9 @@ pub struct RouteCtx<'a> {
     preference: u16,
     attrs: &'a AttrSet,
     modified: Option<AttrSet>,
+    /// The attributes are the caller's own ([`RouteCtx::owned`]): written in place.
+    owned: bool,
+    changed: bool,
     pref_changed: bool,
     ifaces: Option<&'a dyn Interfaces>,
     printed: Option<Vec<String>>,
@@ -37,6 +41,7 @@ impl fmt::Debug for RouteCtx<'_> {
             .field("proto", &self.proto)
             .field("preference", &self.preference)
             .field("attrs", self.attrs())
+            .field("owned", &self.owned)
             .field("attrs_changed", &self.attrs_changed())
             .finish()
     }
@@ -51,10 +56,26 @@ impl<'a> RouteCtx<'a> {
             preference,
             attrs,
             modified: None,
+            owned: false,
+            changed: false,
             pref_changed: false,
             ifaces: None,
             printed: None,
         }
+    }
+
+    /// A route whose attribute set the caller owns (not interned yet, as after decoding an
+    /// update): writes go straight into it, nothing is copied. Take it back with
+    /// [`finish`](RouteCtx::finish) or [`into_attrs`](RouteCtx::into_attrs).
+    pub fn owned(net: Net, attrs: AttrSet, proto: &'a str, preference: u16) -> RouteCtx<'a> {
+        static EMPTY: std::sync::OnceLock<AttrSet> = std::sync::OnceLock::new();
+        let placeholder = EMPTY.get_or_init(|| {
+            AttrSet::new(birdtable::attrs::RouteSource::Static, birdtable::attrs::Dest::Blackhole)
+        });
+        let mut c = RouteCtx::new(net, placeholder, proto, preference);
+        c.modified = Some(attrs);
+        c.owned = true;
+        c
     }
 
     /// Gives the filter interface lookups (for `gw = ...` and `ifname = ...`).
@@ -101,20 +122,26 @@ impl<'a> RouteCtx<'a> {
 
     /// Whether the filter wrote any attribute.
     pub fn attrs_changed(&self) -> bool {
-        self.modified.is_some()
+        self.changed
     }
 
-    /// The modified attribute set, if the filter wrote any attribute.
+    /// The attribute set after the run: the caller's own set if it was never written (borrowed
+    /// routes), otherwise the written copy (or the owned set).
+    pub fn finish(self) -> Cow<'a, AttrSet> {
+        match self.modified {
+            Some(s) => Cow::Owned(s),
+            None => Cow::Borrowed(self.attrs),
+        }
+    }
+
+    /// The modified attribute set, if the filter wrote any attribute; for an
+    /// [`owned`](RouteCtx::owned) route, the set in any case.
     pub fn into_attrs(self) -> Option<AttrSet> {
         self.modified
     }
 
-    /// The modified attribute set, taken out (`None` if unchanged).
-    pub fn take_attrs(&mut self) -> Option<AttrSet> {
-        self.modified.take()
-    }
-
     pub(crate) fn attrs_mut(&mut self) -> &mut AttrSet {
+        self.changed = true;
         let orig = self.attrs;
         self.modified.get_or_insert_with(|| orig.clone())
     }

@@ -118,6 +118,9 @@ fn adjacent(hi: Key, lo: Key) -> bool {
     }
 }
 
+/// Prefix sets up to this size are matched by a linear scan.
+const SMALL_PREFIX_SET: usize = 8;
+
 /// A prefix set with its patterns (for printing and comparison).
 #[derive(Debug, Clone)]
 pub struct PrefixSetV {
@@ -131,8 +134,12 @@ impl PrefixSetV {
         PrefixSetV { set, patterns }
     }
 
-    /// Whether `n` matches any pattern.
+    /// Whether `n` matches any pattern. Small sets are scanned (a few comparisons beat a trie
+    /// descent); larger ones use the trie.
     pub fn matches(&self, n: &Net) -> bool {
+        if self.patterns.len() <= SMALL_PREFIX_SET {
+            return self.patterns.iter().any(|p| p.matches(n));
+        }
         self.set.matches(n)
     }
 

@@ -403,3 +403,20 @@ fn route_blocks_of_static_routes_fall_through_to_accept() {
     assert_eq!(r.attrs.unwrap().bgp_community().unwrap().to_string(), "(65535,666)");
     assert_eq!(a.source, RouteSource::Static);
 }
+
+#[test]
+fn owned_attributes_are_written_in_place() {
+    let p = compile("filter f { bgp_local_pref = 7; accept; } filter g { accept; }");
+    let mut ctx = RouteCtx::owned(net("10.0.0.0/8"), bgp(&[1], &[]), "x", 100);
+    assert_eq!(p.filter("f").unwrap().run(&mut ctx), accept());
+    assert!(ctx.attrs_changed());
+    assert_eq!(ctx.finish().bgp_local_pref(), Some(7));
+    let mut ctx = RouteCtx::owned(net("10.0.0.0/8"), bgp(&[1], &[]), "x", 100);
+    assert_eq!(p.filter("g").unwrap().run(&mut ctx), accept());
+    assert!(!ctx.attrs_changed());
+    assert_eq!(ctx.finish().bgp_path().unwrap().to_string(), "1");
+    let a = bgp(&[1], &[]);
+    let mut ctx = RouteCtx::new(net("10.0.0.0/8"), &a, "x", 100);
+    assert_eq!(p.filter("g").unwrap().run(&mut ctx), accept());
+    assert!(matches!(ctx.finish(), std::borrow::Cow::Borrowed(_)));
+}
