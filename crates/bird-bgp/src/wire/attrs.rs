@@ -325,7 +325,13 @@ pub fn decode_attrs(buf: &[u8], ctx: &SessionCtx, classic_nlri: bool) -> Result<
             continue;
         }
         seen[word] |= bit;
-        let stored_flags = flags & !BAF_EXT_LEN;
+        // Stored flags are canonical: the defined ones for known attributes (keeping Partial on
+        // optional transitive ones), the Optional, Transitive and Partial bits for unknown ones.
+        let stored_flags = match expected_flags(c) {
+            Some(OT) => OT | (flags & BAF_PARTIAL),
+            Some(exp) => exp,
+            None => flags & (BAF_OPTIONAL | BAF_TRANSITIVE | BAF_PARTIAL),
+        };
         let Some(exp) = expected_flags(c) else {
             // Unknown attribute.
             if flags & BAF_OPTIONAL == 0 {
