@@ -6,6 +6,7 @@
 //! | `loom`   | every crate's `tests/loom.rs` under `--cfg loom` (`--quick` for the CI slice) |
 //! | `miri`   | the crates with `unsafe` under miri (nightly; installs the component when missing) |
 //! | `stress` | the long stress and soak tests (`#[ignore]`d in the normal run) in release mode |
+//! | `netns-test` | the network-namespace scenarios (`tests/netns.rs` of each crate; root only) |
 //!
 //! Every step prints the command it runs; the first failing step stops the run with its exit code.
 
@@ -15,6 +16,8 @@ use std::process::{exit, Command};
 
 /// Crates whose lock-free protocols have loom models in `tests/loom.rs`.
 const LOOM_CRATES: &[&str] = &["birdmem", "birdevent", "birdloop"];
+/// Crates whose `tests/netns.rs` holds root-only scenarios in private network namespaces.
+const NETNS_CRATES: &[&str] = &["birdkrt", "bird-bgp", "birdd"];
 /// Crates with `unsafe` code whose tests can run under miri (syscalls faked).
 const MIRI_CRATES: &[&str] = &["birdrcu", "birdmem", "birdevent"];
 
@@ -29,6 +32,7 @@ fn main() {
         "loom" => loom(rest.iter().any(|a| a == "--quick")),
         "miri" => miri(),
         "stress" => stress(),
+        "netns-test" => netns_test(),
         "-h" | "--help" | "help" => {
             print_help();
             Ok(())
@@ -49,7 +53,7 @@ fn usage() -> ! {
 }
 
 fn print_help() {
-    eprintln!("usage: cargo xtask <ci | loom [--quick] | miri | stress>");
+    eprintln!("usage: cargo xtask <ci | loom [--quick] | miri | stress | netns-test>");
 }
 
 type Step = Result<(), i32>;
@@ -158,4 +162,37 @@ fn stress() -> Step {
     let mut cmd = cargo();
     cmd.args(["test", "--workspace", "--release", "--", "--ignored", "--test-threads=1"]);
     run("stress", cmd)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// The namespace scenarios: every test creates its own namespaces and veth links, bounds its time and
+/// cleans up by PID and namespace name. They are `#[ignore]`d in the normal run because they need root.
+fn netns_test() -> Step {
+    if !is_root() {
+        eprintln!("xtask: netns-test: SKIPPED: the namespace scenarios need root (run as root or via sudo)");
+        return Ok(());
+    }
+    let crates: Vec<&str> = NETNS_CRATES
+        .iter()
+        .copied()
+        .filter(|c| root().join("crates").join(c).join("tests/netns.rs").exists())
+        .collect();
+    if crates.is_empty() {
+        eprintln!("xtask: netns-test: no crate has tests/netns.rs yet");
+        return Ok(());
+    }
+    for c in crates {
+        let mut cmd = cargo();
+        // One scenario at a time: they share the host's namespace list and CPU.
+        cmd.args(["test", "--release", "-p", c, "--test", "netns", "--", "--ignored", "--test-threads=1"]);
+        run(&format!("netns scenarios of {c}"), cmd)?;
+    }
+    Ok(())
 }
