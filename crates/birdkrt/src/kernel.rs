@@ -13,6 +13,7 @@ use birdnet::Net;
 use birdproto::filter::{FilterRoute, Verdict};
 use birdproto::{PState, Preexport, ProtoConfig, ProtoCtx, ProtoHandle, ProtoKind, Protocol, Reconfigured};
 use birdtable::attrs::{AttrId, AttrSet, AttrValue, Dest, Iface, NextHop, RouteSource};
+use birdtable::route::{ecmp_set, merge_ecmp};
 use birdtable::Route;
 
 use crate::ifaces::IfaceHub;
@@ -340,32 +341,58 @@ impl Kernel {
         self.cfg.backend.request(Request::DumpRoutes { table: self.cfg.table }, self.sink.clone());
     }
 
-    /// The synchronous refeed: every best route of every channel's table that the export would send, now.
+    /// What the export of channel `ch` wants in the kernel for `net`, read from the table now: the best
+    /// route (with `merge paths`, the merged ECMP set) through the export filter; never our own learned
+    /// routes.
+    fn export_candidate(&self, ctx: &mut ProtoCtx<'_>, ch: usize, net: Net, own: u64) -> Option<KRoute> {
+        let filter = ctx.config().channels[ch].export_filter.clone();
+        if filter.rejects_all() {
+            return None;
+        }
+        let routes = ctx.table(ch).routes(&net);
+        let set: Vec<Route> = if self.cfg.merge_paths.is_some() {
+            ecmp_set(&routes)
+        } else {
+            routes.into_iter().take(1).filter(Route::is_valid).collect()
+        };
+        if set.first().is_none_or(|r| r.src().source().id() == own) {
+            return None;
+        }
+        let name = ctx.name();
+        let accepted: Vec<Route> = set
+            .into_iter()
+            .filter(|r| r.src().source().id() != own)
+            .filter_map(|r| {
+                let mut fr = FilterRoute::new(net, r.attrs(), r.pref(), name);
+                if filter.run(&mut fr) == Verdict::Reject {
+                    return None;
+                }
+                Some(if fr.is_modified() {
+                    Route::new(r.src().clone(), fr.into_attrs(), r.pref())
+                } else {
+                    r
+                })
+            })
+            .collect();
+        let merged = merge_ecmp(&accepted)?;
+        self.kernel_route(net, merged.attrs())
+    }
+
+    /// The synchronous refeed: what every channel's export wants in the kernel, read from the tables now.
     fn refeed_now(&self, ctx: &mut ProtoCtx<'_>) -> HashMap<Net, KRoute> {
         let Some(own) = ctx.src(0).map(|s| s.source().id()) else { return HashMap::new() };
-        let name = ctx.name().to_owned();
         let mut out = HashMap::new();
         for ch in 0..ctx.config().channels.len() {
-            let filter = ctx.config().channels[ch].export_filter.clone();
-            if filter.rejects_all() {
+            if ctx.config().channels[ch].export_filter.rejects_all() {
                 continue;
             }
-            let mut best: Vec<(Net, Route)> = Vec::new();
+            let mut nets: Vec<Net> = Vec::new();
             ctx.table(ch).walk(|_, l| {
-                if let Some(r) = l.best() {
-                    if r.src().source().id() != own {
-                        best.push((l.net(), r.clone()));
-                    }
-                }
+                nets.push(l.net());
                 ControlFlow::Continue(())
             });
-            for (net, r) in best {
-                let mut fr = FilterRoute::new(net, r.attrs(), r.pref(), &name);
-                if filter.run(&mut fr) == Verdict::Reject {
-                    continue;
-                }
-                let attrs = fr.into_attrs();
-                if let Some(k) = self.kernel_route(net, &attrs) {
+            for net in nets {
+                if let Some(k) = self.export_candidate(ctx, ch, net, own) {
                     out.insert(net, k);
                 }
             }
@@ -481,9 +508,8 @@ impl Kernel {
             }
         }
         self.installed = own;
-        if first {
-            self.desired = self.refeed_now(ctx);
-        }
+        // Every scan ends with a synchronous full refeed: the desired state is re-read from the tables.
+        self.desired = self.refeed_now(ctx);
         self.set_sync(SyncState::Pruning);
         ctx.set_info("");
         for r in std::mem::take(&mut self.stray) {
@@ -589,13 +615,22 @@ impl Protocol for Kernel {
 
     fn rt_notify(
         &mut self,
-        _ctx: &mut ProtoCtx<'_>,
-        _ch: usize,
+        ctx: &mut ProtoCtx<'_>,
+        ch: usize,
         net: Net,
         new: Option<&Route>,
         _old: Option<&Route>,
     ) {
-        match new.and_then(|r| self.kernel_route(net, r.attrs())) {
+        let want = match new {
+            None => None,
+            // With `merge paths` the whole ECMP set of the net is read from the table.
+            Some(_) if self.cfg.merge_paths.is_some() => {
+                let own = ctx.src(0).map_or(0, |s| s.source().id());
+                self.export_candidate(ctx, ch, net, own)
+            }
+            Some(r) => self.kernel_route(net, r.attrs()),
+        };
+        match want {
             Some(k) => {
                 self.desired.insert(net, k);
             }

@@ -378,3 +378,83 @@ fn cross_family_next_hop_and_ecmp() {
         ])
     );
 }
+
+#[test]
+fn merge_paths_writes_the_ecmp_set() {
+    use std::cmp::Ordering as Cmp;
+
+    use birdtable::RouteClass;
+
+    /// A class that merges every route of equal preference (as BGP with `merge paths` would).
+    struct Mergeable;
+    impl RouteClass for Mergeable {
+        fn name(&self) -> &'static str {
+            "mergeable"
+        }
+        fn compare(&self, _: &Route, _: &Route) -> Cmp {
+            Cmp::Equal
+        }
+        fn mergeable(&self, _: &Route, _: &Route) -> bool {
+            true
+        }
+    }
+    let w = World::new();
+    let class: Arc<dyn RouteClass> = Arc::new(Mergeable);
+    let (a, b) = (Source::new("a", class.clone()), Source::new("b", class));
+    let (ia, ib) = (w.t4.add_importer("a"), w.t4.add_importer("b"));
+    let n = net("198.18.40.0/24");
+    ia.import(
+        n,
+        Route::new(
+            RouteSrc::new(&a, 0),
+            AttrSet::new(RouteSource::Static, via("198.18.0.1", 2)).intern(),
+            100,
+        ),
+    );
+    ib.import(
+        n,
+        Route::new(
+            RouteSrc::new(&b, 0),
+            AttrSet::new(RouteSource::Static, via("198.18.0.2", 2)).intern(),
+            100,
+        ),
+    );
+    let mut k = w.cfg();
+    k.merge_paths = Some(0);
+    let _h = w.spawn("kernel1", k);
+    w.settle();
+    let two = KDest::unicast(vec![
+        KHop { gw: Some(ip("198.18.0.1")), ifindex: 2, weight: 0, onlink: false },
+        KHop { gw: Some(ip("198.18.0.2")), ifindex: 2, weight: 0, onlink: false },
+    ]);
+    assert_eq!(w.mock.route(T, n).map(|r| r.dest), Some(two));
+    // One path goes: the route shrinks to the other one. (birdproto offers only the best route of a
+    // merged feed, so a change of another member reaches the kernel with the next scan's refeed.)
+    ib.withdraw(n, &RouteSrc::new(&b, 0));
+    w.scan();
+    assert_eq!(w.mock.route(T, n).map(|r| r.dest), Some(kvia("198.18.0.1", 2)));
+    // Without merge paths only the best route is written.
+    let w2 = World::new();
+    let (ia2, ib2) = (w2.t4.add_importer("a"), w2.t4.add_importer("b"));
+    let class: Arc<dyn RouteClass> = Arc::new(Mergeable);
+    let (a2, b2) = (Source::new("a", class.clone()), Source::new("b", class));
+    ia2.import(
+        n,
+        Route::new(
+            RouteSrc::new(&a2, 0),
+            AttrSet::new(RouteSource::Static, via("198.18.0.1", 2)).intern(),
+            100,
+        ),
+    );
+    ib2.import(
+        n,
+        Route::new(
+            RouteSrc::new(&b2, 0),
+            AttrSet::new(RouteSource::Static, via("198.18.0.2", 2)).intern(),
+            100,
+        ),
+    );
+    let _h2 = w2.spawn("kernel1", w2.cfg());
+    w2.settle();
+    assert!(matches!(w2.mock.route(T, n).map(|r| r.dest), Some(KDest::Unicast(h)) if h.len() == 1));
+}
