@@ -172,7 +172,9 @@ fn start(loaded: config::Loaded, source: ConfigSource, socket: PathBuf, debug: b
     let worker = ThreadGroup::worker(threads_of(&cfg)).map_err(|e| io::Error::other(format!("{e:?}")))?;
     let main_group = ThreadGroup::express(1).map_err(|e| io::Error::other(format!("{e:?}")))?;
     let time_formats = config::time_formats(&cfg);
-    let rt = Runtime::new(loaded, worker.clone());
+    let main_loop = Loop::new("main", birdrcu::LevelId::TheBird, &main_group);
+    let mut rt = Runtime::new(loaded, worker.clone());
+    rt.events = Some(Arc::clone(main_loop.events()));
     let daemon = Daemon {
         rt,
         config_text_len: config_len(&source),
@@ -185,7 +187,6 @@ fn start(loaded: config::Loaded, source: ConfigSource, socket: PathBuf, debug: b
         debug,
     };
     let (tx, rx) = mpsc::channel();
-    let main_loop = Loop::new("main", birdrcu::LevelId::TheBird, &main_group);
     let server = cli::Server::new(daemon, socket.clone(), tx);
     {
         let mut g = main_loop.enter();
@@ -196,10 +197,13 @@ fn start(loaded: config::Loaded, source: ConfigSource, socket: PathBuf, debug: b
     tracing::info!("Started");
     let stop = rx.recv().unwrap_or(Stop::Signal);
     tracing::info!("Shutting down");
-    {
+    let wait = {
         let mut d = server.daemon.lock().unwrap_or_else(|e| e.into_inner());
         d.state = DaemonState::ShuttingDown;
-        d.rt.shutdown();
+        d.rt.begin_shutdown()
+    };
+    if !wait.wait(Duration::from_secs(10)) {
+        tracing::warn!("Some protocols did not finish shutting down in time");
     }
     server.unlink_all();
     Ok(stop)

@@ -89,6 +89,22 @@ impl RouteFilter {
         }
     }
 
+    /// The filter's own name (`all`, `none`, a name, `(unnamed)`); see [`RouteFilter::display_name`].
+    pub fn name(&self) -> &str {
+        if self.f.is_all() {
+            "ACCEPT"
+        } else if self.f.is_none() {
+            "REJECT"
+        } else {
+            self.f.name()
+        }
+    }
+
+    /// Whether this is `none`.
+    pub fn is_none(&self) -> bool {
+        self.f.is_none()
+    }
+
     /// Whether two filters behave the same (birdfilter compares code, not positions).
     pub fn same_as(&self, other: &RouteFilter) -> bool {
         self.f == other.f

@@ -9,8 +9,8 @@
 //! | [`config`] | loading and checking a config (what this build can run) |
 //! | [`filter`] | channel, per-route and `show route` filters on birdfilter |
 //! | [`netif`] | gateway → interface resolution from procfs (until the device protocol) |
-//! | [`protocols`] | static and pipe protocols on birdtable tables (until birdproto has them) |
-//! | [`runtime`] | tables, protocols, applying a new configuration |
+//! | [`protocols`] | config → birdproto protocol configs (static, pipe), filter adapter, next-hop resolver |
+//! | [`runtime`] | tables, protocol instances (birdproto registry), applying a new configuration |
 //! | [`daemon`] | startup order, daemonizing, shared state, shutdown |
 //! | [`cli`] | control sockets and sessions on the main loop |
 //! | [`commands`] | one file per command family |
@@ -21,7 +21,8 @@
 //! | [`client`] | `birdd ctl` |
 //!
 //! Threads: the main loop (control sockets, signals, commands) runs on its own one-thread group; tables'
-//! service loops run on the `worker` group sized by `threads` / `thread group worker`.
+//! service loops and one loop per protocol instance run on the `worker` group sized by `threads` /
+//! `thread group worker`.
 
 pub mod args;
 pub mod cli;

@@ -1,29 +1,32 @@
-//! The daemon's running state: tables, protocols, the active configuration, and how a new configuration
-//! is applied.
+//! The daemon's running state: tables, protocol instances (birdproto, one loop each), the active
+//! configuration, and how a new configuration is applied.
 //!
 //! ```text
 //!   configure ──► config::load ──► Err ──► keep running config, 8002 file:line:col msg
 //!                      │
 //!                      ▼ Ok
-//!   Runtime::apply:  new tables created ─► removed protocols stopped ─► changed ones reconfigured
-//!                    (static: route diff; pipe: new filters, resync; table change: restart)
-//!                    ─► new ones started ─► removed tables dropped ─► pipes resynchronised
+//!   Runtime::apply:  new tables created ─► removed protocols shut down ─► kept ones reconfigured
+//!                    (birdproto: Same / Applied in place / NeedsRestart → shut down + spawn again)
+//!                    ─► new ones spawned ─► removed tables dropped
 //! ```
 //!
-//! Everything here runs in the main loop, one command at a time.
+//! Everything here runs in the main loop, one command at a time; protocol state changes happen in the
+//! protocols' loops and are read back through their published [`birdproto::published::ProtoState`].
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use birdcli::WallTime;
 use birdconf::ast::Config;
-use birdloop::ThreadGroup;
-use birdproto::state::PState;
+use birdevent::{Callback, Event, EventList};
+use birdloop::{ThreadGroup, Time};
+use birdproto::{ProtoHandle, ProtoRegistry, Reconfigured, ReloadDir};
 use birdtable::{Table, TableConfig};
 
 use crate::config::{proto_fingerprint, Loaded};
-use crate::filter::RouteFilter;
-use crate::protocols::{new_proto, ProtoImpl, ProtoRt, RouteTimes};
+use crate::protocols::proto_config;
 
 /// The current wall-clock time.
 pub fn now() -> WallTime {
@@ -31,10 +34,50 @@ pub fn now() -> WallTime {
     WallTime::from_unix(i64::try_from(d.as_secs()).unwrap_or(i64::MAX), d.subsec_micros())
 }
 
+/// The wall-clock time of a loop-clock instant.
+pub fn wall_of(t: Time) -> WallTime {
+    let back = Time::now_monotonic().saturating_since(t);
+    let n = now();
+    let us = i64::try_from(back.as_micros()).unwrap_or(i64::MAX);
+    let total = n.secs() * 1_000_000 + i64::from(n.subsec_micros()) - us;
+    WallTime::from_unix(total.div_euclid(1_000_000), total.rem_euclid(1_000_000) as u32)
+}
+
+/// Waits for protocols to reach DOWN after [`Runtime::begin_shutdown`].
+#[derive(Debug)]
+pub struct ShutdownWait(Arc<AtomicUsize>);
+
+impl ShutdownWait {
+    /// Waits up to `limit`; returns whether every protocol finished.
+    pub fn wait(&self, limit: Duration) -> bool {
+        let t = Instant::now();
+        while self.0.load(Ordering::Acquire) > 0 {
+            if t.elapsed() >= limit {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        true
+    }
+}
+
+/// A running protocol.
+#[derive(Debug)]
+pub struct ProtoEntry {
+    /// Its configuration.
+    pub cfg: birdconf::ast::ProtocolConfig,
+    /// Fingerprint (see [`crate::config::proto_fingerprint`]).
+    pub fingerprint: String,
+    /// The instance.
+    pub handle: ProtoHandle,
+    /// `disable`/`enable` given on the CLI and not yet visible in the published state.
+    pub want_disabled: Option<bool>,
+}
+
 /// Running state.
 #[derive(Debug)]
 pub struct Runtime {
-    /// Group running the tables' service loops.
+    /// Group running the tables' and protocols' loops.
     pub group: ThreadGroup,
     /// Active configuration.
     pub config: Arc<Config>,
@@ -44,14 +87,20 @@ pub struct Runtime {
     pub tables: HashMap<String, Table>,
     /// Table names in configuration order.
     pub table_order: Vec<String>,
+    /// Protocol instances.
+    pub registry: ProtoRegistry,
     /// Protocols in configuration order.
-    pub protos: Vec<ProtoRt>,
-    /// Route change times.
-    pub times: RouteTimes,
+    pub protos: Vec<ProtoEntry>,
     /// Start of the daemon.
     pub boot: WallTime,
     /// Last (re)configuration.
     pub last_reconfig: WallTime,
+    /// Where shutdown callbacks are delivered (the main loop).
+    pub events: Option<Arc<EventList>>,
+    /// Protocols still shutting down.
+    pending: Arc<AtomicUsize>,
+    /// Handles of protocols shutting down (an instance must stay referenced until it is DOWN).
+    dying: Vec<ProtoHandle>,
 }
 
 impl Runtime {
@@ -59,193 +108,134 @@ impl Runtime {
     pub fn new(loaded: Loaded, group: ThreadGroup) -> Runtime {
         let t = now();
         let mut rt = Runtime {
+            registry: ProtoRegistry::new(&group),
             group,
             config: Arc::new(Config::default()),
             program: Arc::clone(&loaded.program),
             tables: HashMap::new(),
             table_order: Vec::new(),
             protos: Vec::new(),
-            times: HashMap::new(),
             boot: t,
             last_reconfig: t,
+            events: None,
+            pending: Arc::new(AtomicUsize::new(0)),
+            dying: Vec::new(),
         };
         rt.apply(loaded);
         rt
+    }
+
+    fn done_callback(&self) -> Callback {
+        let pending = Arc::clone(&self.pending);
+        pending.fetch_add(1, Ordering::AcqRel);
+        let ev = Event::new("protocol shut down", move || {
+            pending.fetch_sub(1, Ordering::AcqRel);
+        });
+        let list = self.events.clone().unwrap_or_else(|| EventList::new("orphan callbacks"));
+        Callback::new(ev, list)
+    }
+
+    fn remove(&mut self, handle: ProtoHandle) {
+        self.dying.retain(|h| h.state().is_some());
+        let cb = self.done_callback();
+        if !self.registry.remove(handle.name(), cb) {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
+        }
+        self.dying.push(handle);
     }
 
     /// Applies a checked configuration (see the module diagram).
     pub fn apply(&mut self, loaded: Loaded) {
         let new = loaded.config;
         self.program = loaded.program;
-        let program = Arc::clone(&self.program);
-        let t = now();
         for tc in &new.tables {
             let keep = self.tables.get(&tc.name).is_some_and(|x| x.net_type() == tc.net_type);
             if !keep {
-                let mut c = TableConfig::new(tc.name.clone(), tc.net_type);
-                c.settle_min = std::time::Duration::ZERO;
+                let c = TableConfig::new(tc.name.clone(), tc.net_type);
                 self.tables.insert(tc.name.clone(), Table::new(c, &self.group));
             }
         }
-        // Stop and drop removed protocols (and protocols on re-created tables).
-        let mut old: Vec<ProtoRt> = std::mem::take(&mut self.protos);
-        old.retain_mut(|p| {
-            if new.protocol(&p.cfg.name).is_some_and(|n| n.kind == p.cfg.kind) {
-                true
+        let old: Vec<ProtoEntry> = std::mem::take(&mut self.protos);
+        let mut by_name: HashMap<String, ProtoEntry> = HashMap::new();
+        for e in old {
+            if new.protocol(&e.cfg.name).is_some_and(|n| n.kind == e.cfg.kind) {
+                by_name.insert(e.cfg.name.clone(), e);
             } else {
-                tracing::info!("{}: shutting down (removed from configuration)", p.cfg.name);
-                p.stop(&mut self.times, t);
-                false
+                tracing::info!("{}: shutting down (removed from configuration)", e.cfg.name);
+                self.remove(e.handle);
             }
-        });
-        let mut by_name: HashMap<String, ProtoRt> =
-            old.into_iter().map(|p| (p.cfg.name.clone(), p)).collect();
+        }
         for pc in &new.protocols {
             let fp = proto_fingerprint(&new, pc);
-            let p = match by_name.remove(&pc.name) {
-                Some(mut p) if p.fingerprint == fp => {
-                    p.cfg = pc.clone();
-                    p
-                }
-                Some(mut p) => {
-                    self.reconfigure_proto(&mut p, &program, pc, fp, t);
-                    p
-                }
-                None => {
-                    let mut p = new_proto(&program, pc, fp, t);
-                    if !pc.disabled {
-                        tracing::info!("{}: starting", pc.name);
-                        p.start(&self.tables, &mut self.times, &program, t);
-                    }
-                    p
+            let pcfg = match proto_config(pc, &self.program, &self.tables) {
+                Ok(c) => c,
+                Err(e) => {
+                    // Checked by config::load; a failure here is a bug, logged and the protocol skipped.
+                    tracing::error!("{e}");
+                    continue;
                 }
             };
-            self.protos.push(p);
+            let entry = match by_name.remove(&pc.name) {
+                Some(mut e) if e.fingerprint == fp => {
+                    e.cfg = pc.clone();
+                    e
+                }
+                Some(e) => match e.handle.reconfigure(pcfg.clone()) {
+                    Ok(Reconfigured::Same) => {
+                        // Same shape, same filter names, but something inside a filter changed.
+                        tracing::info!("{}: reconfigured (filters reloaded)", pc.name);
+                        e.handle.reload(ReloadDir::Both);
+                        ProtoEntry { cfg: pc.clone(), fingerprint: fp, handle: e.handle, want_disabled: None }
+                    }
+                    Ok(Reconfigured::Applied) => {
+                        tracing::info!("{}: reconfigured", pc.name);
+                        ProtoEntry { cfg: pc.clone(), fingerprint: fp, handle: e.handle, want_disabled: None }
+                    }
+                    Ok(Reconfigured::NeedsRestart) | Err(_) => {
+                        tracing::info!("{}: restarting after reconfiguration", pc.name);
+                        self.remove(e.handle);
+                        ProtoEntry {
+                            cfg: pc.clone(),
+                            fingerprint: fp,
+                            handle: self.registry.spawn(pcfg),
+                            want_disabled: None,
+                        }
+                    }
+                },
+                None => {
+                    tracing::info!("{}: starting", pc.name);
+                    ProtoEntry {
+                        cfg: pc.clone(),
+                        fingerprint: fp,
+                        handle: self.registry.spawn(pcfg),
+                        want_disabled: None,
+                    }
+                }
+            };
+            self.protos.push(entry);
         }
         self.tables.retain(|name, _| new.table(name).is_some());
         self.table_order = new.tables.iter().map(|t| t.name.clone()).collect();
         self.config = new;
-        self.last_reconfig = t;
-        self.sync_pipes();
+        self.last_reconfig = now();
     }
 
-    fn reconfigure_proto(
-        &mut self,
-        p: &mut ProtoRt,
-        program: &birdfilter::Program,
-        pc: &birdconf::ast::ProtocolConfig,
-        fp: String,
-        t: WallTime,
-    ) {
-        let old_tables = (p.table_name().to_owned(), p.peer_table().map(str::to_owned));
-        let ch = pc.channels.first();
-        p.import =
-            ch.and_then(|c| RouteFilter::from_spec(&c.import, program).ok()).unwrap_or_else(RouteFilter::all);
-        p.export = ch
-            .and_then(|c| RouteFilter::from_spec(&c.export, program).ok())
-            .unwrap_or_else(RouteFilter::none);
-        let was_disabled = p.cfg.disabled;
-        p.cfg = pc.clone();
-        p.fingerprint = fp;
-        let new_tables = (p.table_name().to_owned(), p.peer_table().map(str::to_owned));
-        if pc.disabled {
-            if p.state != PState::Down {
-                tracing::info!("{}: disabled by configuration", pc.name);
-                p.stop(&mut self.times, t);
-            }
-            return;
+    /// Graceful shutdown: every protocol is told to shut down (its routes flushed). Returns a waiter
+    /// to call without holding the daemon's lock (the completions arrive through the main loop).
+    pub fn begin_shutdown(&mut self) -> ShutdownWait {
+        for e in std::mem::take(&mut self.protos).into_iter().rev() {
+            self.remove(e.handle);
         }
-        if was_disabled && !pc.disabled {
-            p.admin_disabled = false;
-        }
-        if p.admin_disabled {
-            return;
-        }
-        if p.state == PState::Down || old_tables != new_tables {
-            tracing::info!("{}: restarting after reconfiguration", pc.name);
-            p.stop(&mut self.times, t);
-            p.start(&self.tables, &mut self.times, program, t);
-            return;
-        }
-        tracing::info!("{}: reconfigured", pc.name);
-        match p.imp {
-            ProtoImpl::Static(_) => p.sync_static(&mut self.times, program, t),
-            ProtoImpl::Pipe(_) => {} // resynchronised with the new filters by sync_pipes
-        }
-    }
-
-    /// Resynchronises every pipe until nothing changes (bounded: one round per pipe plus one).
-    pub fn sync_pipes(&mut self) {
-        for _ in 0..=self.protos.len() {
-            let mut changed = false;
-            for p in &mut self.protos {
-                if p.state == PState::Up {
-                    changed |= p.sync_pipe();
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
-    }
-
-    /// `disable`: stops a protocol until `enable`.
-    pub fn disable(&mut self, idx: usize, message: Option<String>) -> bool {
-        let t = now();
-        let p = &mut self.protos[idx];
-        if p.state == PState::Down {
-            return false;
-        }
-        p.admin_disabled = true;
-        p.message = message;
-        p.stop(&mut self.times, t);
-        self.sync_pipes();
-        true
-    }
-
-    /// `enable`.
-    pub fn enable(&mut self, idx: usize, message: Option<String>) -> bool {
-        let t = now();
-        let p = &mut self.protos[idx];
-        if p.state != PState::Down {
-            return false;
-        }
-        p.admin_disabled = false;
-        p.message = message;
-        p.start(&self.tables, &mut self.times, &self.program, t);
-        self.sync_pipes();
-        true
-    }
-
-    /// `restart`: false if the protocol is down.
-    pub fn restart(&mut self, idx: usize, message: Option<String>) -> bool {
-        let t = now();
-        let p = &mut self.protos[idx];
-        if p.state == PState::Down {
-            return false;
-        }
-        p.message = message;
-        p.stop(&mut self.times, t);
-        p.start(&self.tables, &mut self.times, &self.program, t);
-        self.sync_pipes();
-        true
-    }
-
-    /// Graceful shutdown: every protocol withdraws its routes.
-    pub fn shutdown(&mut self) {
-        let t = now();
-        for p in self.protos.iter_mut().rev() {
-            p.stop(&mut self.times, t);
-        }
-    }
-
-    /// The time of a route (its last change), or the daemon's start.
-    pub fn route_time(&self, source: u64, net: &birdnet::Net) -> WallTime {
-        self.times.get(&(source, *net)).copied().unwrap_or(self.boot)
+        ShutdownWait(Arc::clone(&self.pending))
     }
 
     /// Tables in configuration order.
     pub fn ordered_tables(&self) -> impl Iterator<Item = (&str, &Table)> {
         self.table_order.iter().filter_map(|n| self.tables.get(n).map(|t| (n.as_str(), t)))
+    }
+
+    /// A protocol by name.
+    pub fn proto(&self, name: &str) -> Option<&ProtoEntry> {
+        self.protos.iter().find(|e| e.cfg.name == name)
     }
 }

@@ -124,6 +124,16 @@ fn readme_quick_start() {
     }
     let guard = Kill(pid);
     assert!(dir.path("birdd.ctl").exists());
+    // Protocols start in their own loops: poll until the pipe is up and has fed lg4.
+    let t = std::time::Instant::now();
+    loop {
+        let out = run(&["ctl", "show", "route", "table", "lg4", "count"]);
+        if String::from_utf8_lossy(&out.stdout).contains("4 of 4 routes") {
+            break;
+        }
+        assert!(t.elapsed() < common::WAIT, "lg4 never filled");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let out = run(&["ctl", "show", "protocols"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());

@@ -132,20 +132,18 @@ fn configure_broken_changed_and_check() {
     )
     .unwrap();
     assert_eq!(d.cmd("configure"), format!("0002-Reading configuration from {p}\n0003 Reconfigured\n"));
-    let routes = d.cmd("show route");
-    assert!(routes.contains("10.3.0.0/16"), "{routes}");
-    assert!(!routes.contains("10.1.0.0/16"), "{routes}");
+    let routes = d.wait_for("show route", |r| r.contains("10.3.0.0/16") && !r.contains("10.1.0.0/16"));
+    assert!(routes.contains("10.2.0.0/16"), "{routes}");
     assert_eq!(since(&d, "s2"), s2_since);
     assert_eq!(since(&d, "s1"), s1_since, "a reconfigured static protocol is not restarted");
     // ... and the pipe followed.
-    let t2 = d.cmd("show route table t2");
-    assert!(t2.contains("10.3.0.0/16") && !t2.contains("10.1.0.0/16"), "{t2}");
+    d.wait_for("show route table t2", |t2| t2.contains("10.3.0.0/16") && !t2.contains("10.1.0.0/16"));
 
     // A removed protocol shuts down, a new one starts.
     std::fs::write(&path, conf("", "").replace("protocol static s2", "protocol static s3")).unwrap();
     assert!(d.cmd("configure").ends_with("0003 Reconfigured\n"));
-    let protos = d.cmd("show protocols");
-    assert!(protos.contains("s3 ") && !protos.contains("s2 "), "{protos}");
+    d.wait_for("show protocols", |p| p.contains("s3 ") && p.contains(" up ") && !p.contains("s2 "));
+    d.wait_for("show route", |r| r.contains("10.2.0.0/16") && r.contains("[s3 "));
 }
 
 #[test]

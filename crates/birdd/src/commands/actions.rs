@@ -3,6 +3,8 @@
 use birdcli::format::actions::{proto_actions, ProtoOutcome};
 use birdcli::{code, ProtoTarget, ReplyWriter};
 
+use birdproto::PState;
+
 use crate::daemon::Daemon;
 
 /// The action.
@@ -48,7 +50,8 @@ pub fn select(d: &Daemon, target: &ProtoTarget) -> Result<Vec<usize>, (u16, Stri
     }
 }
 
-/// Runs the action and writes the reply.
+/// Runs the action and writes the reply. The protocol's loop carries it out; the reply reflects the
+/// state when the command was given, as BIRD's does.
 pub fn run(
     d: &mut Daemon,
     action: Action,
@@ -65,31 +68,31 @@ pub fn run(
     };
     let mut results = Vec::new();
     for i in idx {
-        let name = d.rt.protos[i].cfg.name.clone();
+        let e = &mut d.rt.protos[i];
+        let name = e.cfg.name.clone();
+        let Some(st) = e.handle.state() else { continue };
+        let disabled = e.want_disabled.unwrap_or(st.disabled);
+        let down = disabled || st.state == PState::Down;
         let outcome = match action {
+            Action::Disable if down => ProtoOutcome::AlreadyDisabled,
             Action::Disable => {
-                if d.rt.disable(i, message.clone()) {
-                    tracing::info!("{name}: disabled by CLI");
-                    ProtoOutcome::Disabled
-                } else {
-                    ProtoOutcome::AlreadyDisabled
-                }
+                e.want_disabled = Some(true);
+                e.handle.disable(message.clone());
+                tracing::info!("{name}: disabled by CLI");
+                ProtoOutcome::Disabled
             }
+            Action::Enable if !disabled => ProtoOutcome::AlreadyEnabled,
             Action::Enable => {
-                if d.rt.enable(i, message.clone()) {
-                    tracing::info!("{name}: enabled by CLI");
-                    ProtoOutcome::Enabled
-                } else {
-                    ProtoOutcome::AlreadyEnabled
-                }
+                e.want_disabled = Some(false);
+                e.handle.enable();
+                tracing::info!("{name}: enabled by CLI");
+                ProtoOutcome::Enabled
             }
+            Action::Restart if down => ProtoOutcome::AlreadyDisabled,
             Action::Restart => {
-                if d.rt.restart(i, message.clone()) {
-                    tracing::info!("{name}: restarted by CLI");
-                    ProtoOutcome::Restarted
-                } else {
-                    ProtoOutcome::AlreadyDisabled
-                }
+                e.handle.restart(message.clone());
+                tracing::info!("{name}: restarted by CLI");
+                ProtoOutcome::Restarted
             }
         };
         results.push((name, outcome));

@@ -1,134 +1,123 @@
-//! `show protocols [all] [name|"pattern"]`.
+//! `show protocols [all] [name|"pattern"]`, from the protocols' published states.
 
 use birdcli::format::protocols::{
     show_protocols, show_protocols_all, ChannelInfo, ChannelStats, DetailItem, PipeInfo, PipeStats,
     ProtocolDetails, ProtocolRow, RouteCounts, StatRow,
 };
 use birdcli::{code, Dialect, ProtoTarget, ReplyWriter};
-use birdnet::NetType;
-use birdproto::state::PState;
-use birdtable::RouteSrc;
+use birdproto::published::{ChannelInfo as PubChannel, ProtoState, StatRow as PubRow};
+use birdproto::PState;
 
 use crate::daemon::Daemon;
-use crate::protocols::{type_name, Counters, ProtoImpl, ProtoRt};
+use crate::runtime::{wall_of, ProtoEntry};
 
-fn row(p: &ProtoRt) -> ProtocolRow {
-    let (table, info) = match &p.imp {
-        ProtoImpl::Pipe(_) => {
-            ("---".to_owned(), format!("{} <=> {}", p.table_name(), p.peer_table().unwrap_or("")))
-        }
-        ProtoImpl::Static(_) => (p.table_name().to_owned(), String::new()),
+fn row(s: &ProtoState) -> ProtocolRow {
+    let info = match &s.last_error {
+        Some(e) if !e.is_empty() => format!("{}{e}", s.info),
+        _ => s.info.clone(),
     };
     ProtocolRow {
-        name: p.cfg.name.clone(),
-        proto: type_name(&p.cfg).to_owned(),
-        table,
-        state: p.state.name().to_owned(),
-        since: p.since,
+        name: s.name.to_string(),
+        proto: s.proto.to_owned(),
+        table: s.table.clone(),
+        state: s.state_name().to_owned(),
+        since: wall_of(s.since),
         info,
     }
 }
 
-fn import_stats(c: &Counters) -> (StatRow, StatRow) {
-    (
-        StatRow {
-            received: c.imp_received,
-            filtered: c.imp_filtered,
-            accepted: c.imp_accepted,
-            ..StatRow::default()
-        },
-        StatRow {
-            received: c.imp_withdraw_received,
-            accepted: c.imp_withdraw_accepted,
-            ..StatRow::default()
-        },
-    )
+fn stat(r: PubRow) -> StatRow {
+    StatRow {
+        received: r.received,
+        rejected: r.rejected,
+        filtered: r.filtered,
+        ignored: r.ignored,
+        rx_limit: r.rx_limit,
+        limit: r.limit,
+        accepted: r.accepted,
+    }
 }
 
-fn export_stats(c: &Counters) -> (StatRow, StatRow) {
-    (
-        StatRow {
-            received: c.exp_received,
-            filtered: c.exp_filtered,
-            accepted: c.exp_accepted,
-            ..StatRow::default()
-        },
-        StatRow { received: c.exp_withdraws, accepted: c.exp_withdraws, ..StatRow::default() },
-    )
+fn limit(l: &Option<birdproto::published::LimitInfo>) -> Option<birdcli::format::protocols::LimitInfo> {
+    l.as_ref().map(|l| birdcli::format::protocols::LimitInfo {
+        limit: l.limit.max,
+        hit: l.hit,
+        action: format!("{:?}", l.limit.action).to_lowercase(),
+    })
 }
 
-fn details(d: &Daemon, p: &ProtoRt) -> ProtocolDetails {
+fn channel(d: &Daemon, e: &ProtoEntry, c: &PubChannel, up: bool) -> ChannelInfo {
+    let st = c.counters.stats();
+    let r = c.counters.routes();
+    let preferred = d.rt.tables.get(&c.table).map(|t| e.handle.preferred_routes(t)).unwrap_or(0);
+    ChannelInfo {
+        name: c.name.clone(),
+        state: c.state.name().to_owned(),
+        import_state: None,
+        export_state: None,
+        table: c.table.clone(),
+        preference: u32::from(c.preference),
+        input_filter: c.input_filter.clone(),
+        output_filter: c.output_filter.clone(),
+        receive_limit: limit(&c.receive_limit),
+        import_limit: limit(&c.import_limit),
+        export_limit: limit(&c.export_limit),
+        routes: up.then_some(RouteCounts {
+            imported: r.imported,
+            filtered: None,
+            exported: r.exported,
+            preferred,
+        }),
+        stats: ChannelStats {
+            import_updates: stat(st.import_updates),
+            import_withdraws: stat(st.import_withdraws),
+            export_updates: stat(st.export_updates),
+            export_withdraws: stat(st.export_withdraws),
+        },
+        extra: Vec::new(),
+    }
+}
+
+fn details(d: &Daemon, e: &ProtoEntry, s: &ProtoState) -> ProtocolDetails {
     let mut det = ProtocolDetails {
-        description: p.cfg.description.clone(),
-        message: p.message.clone(),
+        description: e.cfg.description.clone(),
+        message: s.message.clone(),
         ..ProtocolDetails::default()
     };
-    let up = p.state == PState::Up;
-    let (iu, iw) = import_stats(&p.counters);
-    let (eu, ew) = export_stats(&p.counters);
-    match &p.imp {
-        ProtoImpl::Static(s) => {
-            let ch = p.cfg.channels.first();
-            let name = match ch.map(|c| c.net_type) {
-                Some(NetType::Ipv6) => "ipv6",
-                _ => "ipv4",
-            };
-            let routes = up.then(|| {
-                let src = RouteSrc::new(&s.source, 0);
-                let table = d.rt.tables.get(p.table_name());
-                let preferred = s
-                    .installed
-                    .keys()
-                    .filter(|n| table.and_then(|t| t.best(n)).is_some_and(|b| b.src() == &src))
-                    .count() as u64;
-                RouteCounts { imported: s.installed.len() as u64, filtered: None, exported: 0, preferred }
-            });
-            det.body.push(DetailItem::Channel(ChannelInfo {
-                name: name.into(),
-                state: if up { "UP".into() } else { "DOWN".into() },
-                import_state: None,
-                export_state: None,
-                table: p.table_name().to_owned(),
-                preference: u32::from(p.preference()),
-                input_filter: p.import.display_name(),
-                output_filter: p.export.display_name(),
-                receive_limit: None,
-                import_limit: None,
-                export_limit: None,
-                routes,
-                stats: ChannelStats {
-                    import_updates: iu,
-                    import_withdraws: iw,
-                    export_updates: eu,
-                    export_withdraws: ew,
-                },
-                extra: Vec::new(),
-            }));
-        }
-        ProtoImpl::Pipe(pp) => {
-            let st = if up { "up" } else { "down" };
-            let routes = match (&pp.fwd, &pp.rev) {
-                (Some(f), Some(r)) => Some((
-                    r.exported.len() as u64,
-                    f.exported.len() as u64,
+    for l in &s.details {
+        det.body.push(DetailItem::Line(l.clone()));
+    }
+    let up = s.state == PState::Up;
+    if s.proto == "Pipe" && s.channels.len() == 2 {
+        // Channel 0 sits on `table` and exports through the pipe's export filter into the peer table;
+        // channel 1 sits on the peer table and exports through the import filter.
+        let (a, b) = (&s.channels[0], &s.channels[1]);
+        let (sa, sb) = (a.counters.stats(), b.counters.stats());
+        let (ra, rb) = (a.counters.routes(), b.counters.routes());
+        let state = |c: &PubChannel| if c.state == birdproto::ChannelState::Up { "up" } else { "down" };
+        det.body.push(DetailItem::Pipe(PipeInfo {
+            table: a.table.clone(),
+            peer_table: b.table.clone(),
+            import_state: state(b).into(),
+            export_state: state(a).into(),
+            import_filter: b.output_filter.clone(),
+            export_filter: a.output_filter.clone(),
+            routes: up.then(|| {
+                (
+                    ra.imported,
+                    rb.imported,
                     PipeStats {
-                        import_updates: iu,
-                        import_withdraws: iw,
-                        export_updates: eu,
-                        export_withdraws: ew,
+                        import_updates: stat(sb.export_updates),
+                        import_withdraws: stat(sb.export_withdraws),
+                        export_updates: stat(sa.export_updates),
+                        export_withdraws: stat(sa.export_withdraws),
                     },
-                )),
-                _ => None,
-            };
-            det.body.push(DetailItem::Pipe(PipeInfo {
-                table: p.table_name().to_owned(),
-                peer_table: p.peer_table().unwrap_or("").to_owned(),
-                import_state: st.into(),
-                export_state: st.into(),
-                import_filter: p.import.display_name(),
-                export_filter: p.export.display_name(),
-                routes,
-            }));
+                )
+            }),
+        }));
+    } else {
+        for c in &s.channels {
+            det.body.push(DetailItem::Channel(channel(d, e, c, up)));
         }
     }
     det
@@ -152,11 +141,18 @@ pub fn run(d: &Daemon, all: bool, target: Option<&ProtoTarget>, w: &mut ReplyWri
         w.finish(code::NO_PROTOCOLS_MATCH, "No protocols match");
         return;
     }
+    let states: Vec<(&ProtoEntry, std::sync::Arc<ProtoState>)> = idx
+        .iter()
+        .filter_map(|&i| {
+            let e = &d.rt.protos[i];
+            e.handle.state().map(|s| (e, s))
+        })
+        .collect();
     if all {
-        let v: Vec<_> = idx.iter().map(|&i| (row(&d.rt.protos[i]), details(d, &d.rt.protos[i]))).collect();
+        let v: Vec<_> = states.iter().map(|(e, s)| (row(s), details(d, e, s))).collect();
         show_protocols_all(w, &v, pattern, Dialect::Bird2, &tc);
     } else {
-        let v: Vec<_> = idx.iter().map(|&i| row(&d.rt.protos[i])).collect();
+        let v: Vec<_> = states.iter().map(|(_, s)| row(s)).collect();
         show_protocols(w, &v, pattern, &tc);
     }
 }

@@ -13,7 +13,6 @@ use birdtable::{Route, Table};
 
 use crate::daemon::Daemon;
 use crate::filter::{self, RouteFilter};
-use crate::protocols::first_gateway;
 
 fn dest(d: &Dest) -> RouteDest {
     match d {
@@ -34,7 +33,15 @@ fn dest(d: &Dest) -> RouteDest {
     }
 }
 
-fn row(d: &Daemon, net: &Net, r: &Route, best: bool, verbose: bool) -> RouteRow {
+/// The first gateway of `d` (`from` is shown only when it differs).
+fn first_gateway(d: &Dest) -> Option<std::net::IpAddr> {
+    match d {
+        Dest::Unicast(h) => h.first().and_then(|h| h.gw),
+        _ => None,
+    }
+}
+
+fn row(r: &Route, best: bool, verbose: bool) -> RouteRow {
     let a = r.attrs();
     let from = a.from.filter(|f| Some(*f) != first_gateway(&a.dest));
     let details = if verbose {
@@ -47,7 +54,7 @@ fn row(d: &Daemon, net: &Net, r: &Route, best: bool, verbose: bool) -> RouteRow 
     RouteRow {
         dest: dest(&a.dest),
         proto: r.src().source().name().to_owned(),
-        since: d.rt.route_time(r.src().source().id(), net),
+        since: crate::runtime::wall_of(birdloop::Time::from_nanos(u64::from(r.lastmod()) * 1_000_000_000)),
         from,
         best: if best { BestMark::Primary } else { BestMark::None },
         pref: u32::from(r.pref()),
@@ -109,7 +116,7 @@ pub fn run(d: &Daemon, q: &RouteQuery, restricted: bool, w: &mut ReplyWriter) {
         }
     }
     if let Some(p) = &q.protocol {
-        if !d.rt.protos.iter().any(|x| &x.cfg.name == p) {
+        if d.rt.proto(p).is_none() {
             syntax_error(w);
             return;
         }
@@ -140,7 +147,7 @@ pub fn run(d: &Daemon, q: &RouteQuery, restricted: bool, w: &mut ReplyWriter) {
                 d.rt.protos
                     .iter()
                     .filter(|x| &x.cfg.name == p)
-                    .map(|x| (x.table_name().to_owned(), false))
+                    .filter_map(|x| x.cfg.channels.first().map(|c| (c.table.clone(), false)))
                     .collect()
             }
             None => {
@@ -196,7 +203,7 @@ pub fn run(d: &Daemon, q: &RouteQuery, restricted: bool, w: &mut ReplyWriter) {
                 let ok =
                     filters.iter().all(|f| f.run_with(net, r.attrs(), r.pref(), proto, limits).is_some());
                 if ok {
-                    rows.push(row(d, &net, r, i == 0, q.verbose));
+                    rows.push(row(r, i == 0, q.verbose));
                 }
             }
             tr.count.shown += rows.len() as u64;

@@ -71,7 +71,41 @@ impl Daemon {
             .unwrap();
         let mut d = Daemon { child, socket: socket.to_owned() };
         d.wait_ready();
+        d.wait_settled();
         d
+    }
+
+    /// Protocols run in their own loops and pipes feed through export journals: wait until no
+    /// protocol is starting and the route counts stopped changing.
+    pub fn wait_settled(&self) {
+        let t = Instant::now();
+        let mut last = String::new();
+        while t.elapsed() < WAIT {
+            let p = self.cmd("show protocols");
+            let c = self.cmd("show route count table all");
+            let now = format!("{p}{c}");
+            let starting =
+                p.lines().any(|l| l.contains(" start ") || l.contains(" flush ") || l.contains(" stop "));
+            if !starting && now == last {
+                return;
+            }
+            last = now;
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        panic!("daemon did not settle");
+    }
+
+    /// Repeats `c` until `pred` holds for its reply (bounded); returns the reply.
+    pub fn wait_for(&self, c: &str, pred: impl Fn(&str) -> bool) -> String {
+        let t = Instant::now();
+        loop {
+            let r = self.cmd(c);
+            if pred(&r) {
+                return r;
+            }
+            assert!(t.elapsed() < WAIT, "`{c}` never satisfied the condition; last reply:\n{r}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn wait_ready(&mut self) {
