@@ -42,7 +42,11 @@ macro_rules! need_root {
 
 struct Ns {
     name: String,
+    done: Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// Hard bound of one netns test: past it the namespace is deleted and the process exits.
+const TEST_LIMIT: Duration = Duration::from_secs(300);
 
 fn ip_cmd(args: &[&str]) -> String {
     let out = Command::new("ip").args(args).output().expect("run ip");
@@ -55,7 +59,21 @@ impl Ns {
         let name = format!("krt-{}-{test}", std::process::id());
         let _ = Command::new("ip").args(["netns", "del", &name]).output();
         ip_cmd(&["netns", "add", &name]);
-        let ns = Ns { name };
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (d, n) = (done.clone(), name.clone());
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            while start.elapsed() < TEST_LIMIT {
+                std::thread::sleep(Duration::from_millis(200));
+                if d.load(Ordering::SeqCst) {
+                    return;
+                }
+            }
+            eprintln!("netns test in {n} exceeded {TEST_LIMIT:?}: deleting the namespace and exiting");
+            let _ = Command::new("ip").args(["netns", "del", &n]).output();
+            std::process::exit(101);
+        });
+        let ns = Ns { name, done };
         ns.ip(&["link", "set", "lo", "up"]);
         ns.ip(&["link", "add", "vA", "type", "veth", "peer", "name", "vB"]);
         ns.ip(&["link", "set", "vA", "up"]);
@@ -108,6 +126,7 @@ impl Ns {
 
 impl Drop for Ns {
     fn drop(&mut self) {
+        self.done.store(true, Ordering::SeqCst);
         let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
     }
 }
@@ -223,7 +242,9 @@ fn netns_export_next_hops_via_ecmp_and_repair() {
     let mut a = AttrSet::new(RouteSource::Static, w.via("198.18.0.2"));
     a.set(AttrId::KRT_PREFSRC, AttrValue::Ip("198.18.0.1".parse().unwrap())).unwrap();
     w.imp4.import("198.18.14.0/24".parse().unwrap(), Route::new(w.src.clone(), a.intern(), 200));
-    w.kernel("kernel1", kcfg(&nl));
+    let k = kcfg(&nl);
+    let stats = k.stats.clone();
+    w.kernel("kernel1", k);
     wait_for("exported routes", Duration::from_secs(20), || ns.routes().lines().count() >= 8);
     let r = ns.routes();
     println!("{r}");
@@ -235,6 +256,11 @@ fn netns_export_next_hops_via_ecmp_and_repair() {
     assert!(r.contains("blackhole 198.18.13.0/24 proto bird metric 32"), "{r}");
     assert!(r.contains("198.18.14.0/24 via 198.18.0.2 dev vA proto bird src 198.18.0.1 metric 32"), "{r}");
     assert!(r.contains("2001:db8:10::/48 via 2001:db8::2 dev vA proto bird metric 32"), "{r}");
+    // The kernel's view of what we wrote parses back equal: later scans (every second) rewrite nothing.
+    let (scans, writes, ..) = stats.snapshot();
+    wait_for("two more scans", Duration::from_secs(10), || stats.snapshot().0 >= scans + 2);
+    assert_eq!(stats.snapshot().1, writes, "a synced kernel is not rewritten");
+    assert_eq!(stats.snapshot().2, 0, "no errors");
     // Deleted behind our back: back after a scan (scan time 1 s).
     ns.ip(&["route", "del", "198.18.10.0/24", "table", "100"]);
     assert!(!ns.routes().contains("198.18.10.0/24"));
