@@ -265,23 +265,69 @@ fn establish_from_active(f: &mut Fsm) {
     assert_eq!(f.state_name(), "Established");
 }
 
-#[test]
-fn graceful_restart_peer_keeps_routes() {
-    let mut f = Fsm::new(cfg());
-    step(&mut f, 0, Event::Start);
-    step(&mut f, 5, Event::TimerExpired(Timer::ConnectDelay));
-    step(&mut f, 5, Event::TcpConnected);
+fn gr_fsm() -> Fsm {
+    let mut c = cfg();
+    c.capabilities.graceful_restart =
+        Some(GracefulRestart { restart_time: 120, ..GracefulRestart::default() });
+    Fsm::new(c)
+}
+
+fn gr_open() -> Message {
     let Message::Open(mut open) = peer_open([10, 0, 0, 2], 90) else { panic!() };
     open.caps.graceful_restart = Some(GracefulRestart {
         restarting: false,
         notification: false,
-        restart_time: 120,
+        restart_time: 100,
         families: vec![bird_bgp::wire::GrFamily { afi_safi: AfiSafi::IPV4_UNICAST, forwarding: true }],
     });
-    step(&mut f, 6, Event::Received(OUT, Message::Open(open)));
-    step(&mut f, 6, Event::Received(OUT, Message::Keepalive));
+    Message::Open(open)
+}
+
+fn gr_establish(f: &mut Fsm, now: u64) -> Vec<Output> {
+    step(f, now, Event::TimerExpired(Timer::ConnectDelay));
+    step(f, now, Event::TcpConnected);
+    step(f, now, Event::Received(OUT, gr_open()));
+    step(f, now, Event::Received(OUT, Message::Keepalive))
+}
+
+#[test]
+fn graceful_restart_peer_keeps_routes() {
+    let mut f = gr_fsm();
+    step(&mut f, 0, Event::Start);
+    gr_establish(&mut f, 5);
     let o = step(&mut f, 10, Event::TcpClosed(OUT, None));
     assert!(o.iter().any(|x| matches!(x, Output::SessionDown { graceful: true, .. })));
+    assert!(has(&o, &Output::StartTimer(Timer::GracefulRestart, 100)));
+    assert!(has(&o, &Output::State(ProtoState::Start)));
+    assert!(!has(&o, &Output::State(ProtoState::Stop)));
+    assert!(has(&o, &Output::StartTimer(Timer::ConnectDelay, 5)));
+    assert!(f.gr_active());
+    // The peer comes back in time.
+    let o = gr_establish(&mut f, 20);
+    assert!(has(&o, &Output::StopTimer(Timer::GracefulRestart)));
+    assert!(!f.gr_active());
+    // It goes away again and does not come back: the stale routes are flushed.
+    step(&mut f, 30, Event::TcpClosed(OUT, Some("Connection reset by peer".into())));
+    let o = step(&mut f, 130, Event::TimerExpired(Timer::GracefulRestart));
+    assert!(o.iter().any(|x| matches!(x, Output::SessionDown { graceful: false, .. })));
+    assert!(has(&o, &Output::State(ProtoState::Down)));
+    assert!(!f.gr_active());
+}
+
+#[test]
+fn graceful_restart_by_new_connection() {
+    let mut f = gr_fsm();
+    step(&mut f, 0, Event::Start);
+    gr_establish(&mut f, 5);
+    let o = step(&mut f, 10, Event::TcpIncoming);
+    assert!(o.iter().any(|x| matches!(x, Output::SessionDown { graceful: true, .. })));
+    assert!(has(&o, &Output::Close(OUT)));
+    assert!(has(&o, &Output::AcceptIncoming));
+    assert_eq!(f.conn_state(INC), ConnState::OpenSent);
+    // Without graceful restart the new connection is refused.
+    let mut f = Fsm::new(cfg());
+    establish(&mut f);
+    assert_eq!(step(&mut f, 10, Event::TcpIncoming), vec![Output::RejectIncoming]);
 }
 
 #[test]

@@ -125,6 +125,8 @@ pub enum Timer {
     Keepalive(ConnId),
     /// Send hold timer of a connection (RFC 9687).
     SendHold(ConnId),
+    /// The peer's restart time while it restarts gracefully (RFC 4724 receiving side).
+    GracefulRestart,
 }
 
 /// The neighbour AS as configured.
@@ -342,6 +344,8 @@ pub struct Fsm {
     session: Option<Box<Session>>,
     disabled: bool,
     now: u64,
+    gr_active: bool,
+    gr_by_incoming: bool,
 }
 
 impl Fsm {
@@ -359,6 +363,8 @@ impl Fsm {
             session: None,
             disabled: true,
             now: 0,
+            gr_active: false,
+            gr_by_incoming: false,
         }
     }
 
@@ -412,6 +418,23 @@ impl Fsm {
     /// Whether the error wait timer is what the protocol is waiting for (`Error wait:` line).
     pub fn in_error_wait(&self) -> bool {
         self.proto == ProtoState::Start && self.start == StartState::Delay
+    }
+
+    /// Whether the neighbour is restarting gracefully and its routes are kept as stale
+    /// (`Neighbor graceful restart active`).
+    pub fn gr_active(&self) -> bool {
+        self.gr_active
+    }
+
+    /// Whether both sides can do graceful restart on the current session: we advertise the
+    /// capability and the peer preserves at least one family.
+    fn gr_ready(&self) -> bool {
+        self.cfg.capabilities.graceful_restart.is_some()
+            && self
+                .session
+                .as_ref()
+                .and_then(|s| s.remote_open.caps.graceful_restart.as_ref())
+                .is_some_and(|g| !g.families.is_empty())
     }
 
     /// The established session.
@@ -504,6 +527,17 @@ impl Fsm {
                 self.decide(&mut o);
             }
             Event::TcpIncoming => {
+                // A new connection while established from a peer that restarts gracefully: the old
+                // session is gone (RFC 4724 §4.2).
+                let est = [ConnId::Outgoing, ConnId::Incoming]
+                    .into_iter()
+                    .find(|&c| self.conn(c).state == ConnState::Established);
+                if let (Some(c), true) = (est, self.gr_ready()) {
+                    self.gr_by_incoming = true;
+                    self.store_error(LastError::Misc(MiscError::GracefulRestart));
+                    self.conn_idle(c, &mut o);
+                    self.gr_by_incoming = false;
+                }
                 let acceptable = matches!(self.proto, ProtoState::Start | ProtoState::Up)
                     && self.start == StartState::Connect
                     && self.inc.state == ConnState::Idle
@@ -669,19 +703,25 @@ impl Fsm {
 
     fn leave_established(&mut self, o: &mut Vec<Output>) {
         o.push(Output::Log("BGP session closed".into()));
-        let graceful = self
+        let graceful = self.gr_ready()
+            && self.proto == ProtoState::Up
+            && (self.gr_by_incoming || matches!(self.last_error, Some(LastError::Socket(_))));
+        let restart_time = self
             .session
             .as_ref()
             .and_then(|s| s.remote_open.caps.graceful_restart.as_ref())
-            .is_some_and(|g| !g.families.is_empty())
-            && matches!(
-                self.last_error,
-                Some(LastError::Socket(_)) | Some(LastError::Sent(Notification { code: 4, .. }))
-            );
+            .map_or(0, |g| g.restart_time);
         self.session = None;
         let error = self.last_error.clone().unwrap_or(LastError::Socket(None));
         o.push(Output::SessionDown { error, graceful });
-        if self.proto == ProtoState::Up {
+        if graceful {
+            // Keep the routes as stale and wait for the peer to come back (BIRD keeps the protocol
+            // in Start meanwhile).
+            o.push(Output::Log("Neighbor graceful restart detected".into()));
+            self.gr_active = true;
+            self.set_proto(ProtoState::Start, o);
+            o.push(Output::StartTimer(Timer::GracefulRestart, u32::from(restart_time)));
+        } else if self.proto == ProtoState::Up {
             // The protocol restarts through Stop → Down → Start, as BIRD's does.
             self.proto_stop(o, None);
         }
@@ -690,6 +730,13 @@ impl Fsm {
     /// Stop the protocol: Cease open connections (with `cease`), close the others, go Down.
     fn proto_stop(&mut self, o: &mut Vec<Output>, cease: Option<Notification>) {
         self.set_proto(ProtoState::Stop, o);
+        if self.gr_active {
+            // The stale routes go with the protocol.
+            self.gr_active = false;
+            o.push(Output::StopTimer(Timer::GracefulRestart));
+            let error = self.last_error.clone().unwrap_or(LastError::Manual);
+            o.push(Output::SessionDown { error, graceful: false });
+        }
         o.push(Output::StopTimer(Timer::ErrorWait));
         for c in [ConnId::Outgoing, ConnId::Incoming] {
             if self.conn(c).state >= ConnState::OpenSent {
@@ -738,6 +785,13 @@ impl Fsm {
 
     fn timer(&mut self, t: Timer, o: &mut Vec<Output>) -> Result<(), ()> {
         match t {
+            Timer::GracefulRestart => {
+                if !self.gr_active {
+                    return Err(());
+                }
+                o.push(Output::Log("Neighbor graceful restart timeout".into()));
+                self.proto_stop(o, None);
+            }
             Timer::ErrorWait => {
                 if !(self.proto == ProtoState::Start && self.start == StartState::Delay) {
                     return Err(());
@@ -928,6 +982,11 @@ impl Fsm {
         }
         self.conn_idle(other, o);
         o.push(Output::Log("BGP session established".into()));
+        if self.gr_active {
+            // The glue ends the stale phase at End-of-RIB.
+            self.gr_active = false;
+            o.push(Output::StopTimer(Timer::GracefulRestart));
+        }
         self.session = Some(s.clone());
         self.set_proto(ProtoState::Up, o);
         o.push(Output::Established(s));
