@@ -188,7 +188,7 @@ const P: &str = "prepend(prepend(prepend(+empty+, 65003), 65001), 65002)"; // 65
 #[test]
 fn path_masks() {
     let cases: Vec<(String, &str)> = vec![
-        (format!("{P}"), "(path 65002 65001 65003)"),
+        (P.to_string(), "(path 65002 65001 65003)"),
         (format!("{P}.len"), "3"),
         (format!("{P}.first"), "65002"),
         (format!("{P}.last"), "65003"),
