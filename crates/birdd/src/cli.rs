@@ -109,12 +109,26 @@ fn session_config(server: &Server, restricted: bool, v2: bool) -> SessionConfig 
     SessionConfig { version: server.lock().version.clone(), restricted, v2_attributes: v2 }
 }
 
-/// Opens the main control socket (mode 0660).
-pub fn listen_main(g: &mut LoopGuard<'_>, server: &Arc<Server>) -> io::Result<()> {
+/// Binds the main control socket before privileges are dropped (as BIRD does): stale socket removed,
+/// mode 0660, owned by the `-u`/`-g` ids when given.
+pub fn bind_main(path: &Path, owner: Option<(Option<u32>, Option<u32>)>) -> io::Result<UnixListener> {
+    let err = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    prepare_path(path).map_err(err)?;
+    let l = UnixListener::bind(path).map_err(err)?;
+    l.set_nonblocking(true)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(err)?;
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(path, uid, gid).map_err(err)?;
+    }
+    Ok(l)
+}
+
+/// Puts the bound main control socket into the main loop.
+pub fn listen_main(g: &mut LoopGuard<'_>, server: &Arc<Server>, l: UnixListener) -> io::Result<()> {
     let sc = session_config(server, false, false);
-    let path = server.main_path.clone();
-    listen(g, server, &path, sc).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-    tracing::info!("Control socket {}", path.display());
+    let srv = Arc::clone(server);
+    g.add_socket(l, Interest::READ, move |g, _key, l: &mut UnixListener, _ready| accept(g, &srv, l, &sc))?;
+    tracing::info!("Control socket {}", server.main_path.display());
     Ok(())
 }
 

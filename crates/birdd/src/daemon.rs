@@ -127,25 +127,42 @@ pub fn run(a: DaemonArgs) -> i32 {
         let _ = rustix::process::setsid();
     }
     logging::init(&cfg, a.debug, a.foreground);
-    if a.user.is_some() || a.group.is_some() {
-        if let Err(e) = privileges::drop_privileges(a.user.as_deref(), a.group.as_deref()) {
-            tracing::error!("{e}");
-            eprintln!("birdd: {e}");
-            return 1;
-        }
-    }
     if let Err(e) = crate::paths::prepare_socket_dir(&socket) {
         eprintln!("birdd: {}: {e}", socket.display());
         return 1;
     }
-    let pid = match a.pidfile.as_deref().map(pidfile::PidFile::create).transpose() {
-        Ok(p) => p,
+    let ids = match privileges::resolve(a.user.as_deref(), a.group.as_deref()) {
+        Ok(ids) => ids,
         Err(e) => {
             eprintln!("birdd: {e}");
             return 1;
         }
     };
-    match start(loaded, source, socket, a.debug) {
+    let listener = match cli::bind_main(&socket, ids.map(|i| (i.uid, i.gid))) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("birdd: {e}");
+            return 1;
+        }
+    };
+    let pid = match a.pidfile.as_deref().map(pidfile::PidFile::create).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("birdd: {e}");
+            let _ = std::fs::remove_file(&socket);
+            return 1;
+        }
+    };
+    if let Some(ids) = ids {
+        if let Err(e) = privileges::drop_privileges(ids) {
+            tracing::error!("{e}");
+            eprintln!("birdd: {e}");
+            let _ = std::fs::remove_file(&socket);
+            return 1;
+        }
+    }
+    let socket_path = socket.clone();
+    match start(loaded, source, socket, listener, a.debug) {
         Ok(stop) => {
             tracing::info!("Shutdown completed ({stop:?})");
             drop(pid);
@@ -154,6 +171,7 @@ pub fn run(a: DaemonArgs) -> i32 {
         Err(e) => {
             tracing::error!("{e}");
             eprintln!("birdd: {e}");
+            let _ = std::fs::remove_file(&socket_path);
             drop(pid);
             1
         }
@@ -167,7 +185,13 @@ fn threads_of(cfg: &birdconf::ast::Config) -> usize {
     usize::try_from(n.max(1)).unwrap_or(1)
 }
 
-fn start(loaded: config::Loaded, source: ConfigSource, socket: PathBuf, debug: bool) -> io::Result<Stop> {
+fn start(
+    loaded: config::Loaded,
+    source: ConfigSource,
+    socket: PathBuf,
+    listener: std::os::unix::net::UnixListener,
+    debug: bool,
+) -> io::Result<Stop> {
     let cfg = Arc::clone(&loaded.config);
     let worker = ThreadGroup::worker(threads_of(&cfg)).map_err(|e| io::Error::other(format!("{e:?}")))?;
     let main_group = ThreadGroup::express(1).map_err(|e| io::Error::other(format!("{e:?}")))?;
@@ -190,7 +214,7 @@ fn start(loaded: config::Loaded, source: ConfigSource, socket: PathBuf, debug: b
     let server = cli::Server::new(daemon, socket.clone(), tx);
     {
         let mut g = main_loop.enter();
-        cli::listen_main(&mut g, &server)?;
+        cli::listen_main(&mut g, &server, listener)?;
         cli::sync_extra(&mut g, &server);
         signals::install(&mut g, &server)?;
     }

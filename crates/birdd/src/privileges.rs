@@ -38,8 +38,20 @@ pub fn parse_db(text: &str, name: &str) -> Option<(u32, u32)> {
     })
 }
 
-/// Switches to `user` / `group`, keeping the router capabilities.
-pub fn drop_privileges(user: Option<&str>, group: Option<&str>) -> Result<(), String> {
+/// The ids `-u`/`-g` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ids {
+    /// `-u`.
+    pub uid: Option<u32>,
+    /// `-g`, else the user's primary group.
+    pub gid: Option<u32>,
+}
+
+/// Looks up `-u`/`-g`; `None` when neither is given.
+pub fn resolve(user: Option<&str>, group: Option<&str>) -> Result<Option<Ids>, String> {
+    if user.is_none() && group.is_none() {
+        return Ok(None);
+    }
     let u = user
         .map(|u| lookup("/etc/passwd", u).ok_or_else(|| format!("Cannot find user '{u}'")))
         .transpose()?;
@@ -47,6 +59,12 @@ pub fn drop_privileges(user: Option<&str>, group: Option<&str>) -> Result<(), St
         Some(g) => Some(lookup("/etc/group", g).ok_or_else(|| format!("Cannot find group '{g}'"))?.0),
         None => u.map(|(_, gid)| gid),
     };
+    Ok(Some(Ids { uid: u.map(|x| x.0), gid: g }))
+}
+
+/// Switches to the ids, keeping the router capabilities.
+pub fn drop_privileges(ids: Ids) -> Result<(), String> {
+    let (u, g) = (ids.uid, ids.gid);
     let err = |what: &str, e: rustix::io::Errno| format!("{what}: {e}");
     rustix::thread::set_keep_capabilities(true).map_err(|e| err("prctl(PR_SET_KEEPCAPS)", e))?;
     if let Some(gid) = g {
@@ -54,7 +72,7 @@ pub fn drop_privileges(user: Option<&str>, group: Option<&str>) -> Result<(), St
         rustix::thread::set_thread_groups(&[gid]).map_err(|e| err("setgroups", e))?;
         rustix::thread::set_thread_gid(gid).map_err(|e| err("setgid", e))?;
     }
-    if let Some((uid, _)) = u {
+    if let Some(uid) = u {
         rustix::thread::set_thread_uid(Uid::from_raw(uid)).map_err(|e| err("setuid", e))?;
     }
     let caps = router_caps();
@@ -64,7 +82,7 @@ pub fn drop_privileges(user: Option<&str>, group: Option<&str>) -> Result<(), St
     )
     .map_err(|e| err("capset", e))?;
     rustix::thread::set_keep_capabilities(false).map_err(|e| err("prctl(PR_SET_KEEPCAPS)", e))?;
-    tracing::info!("Running as uid {:?} gid {:?}", u.map(|x| x.0), g);
+    tracing::info!("Running as uid {u:?} gid {g:?}");
     Ok(())
 }
 
@@ -83,7 +101,7 @@ mod tests {
 
     #[test]
     fn unknown_user_is_an_error() {
-        let e = drop_privileges(Some("no-such-user-birdd"), None).unwrap_err();
+        let e = resolve(Some("no-such-user-birdd"), None).unwrap_err();
         assert_eq!(e, "Cannot find user 'no-such-user-birdd'");
     }
 }

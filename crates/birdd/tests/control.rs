@@ -209,3 +209,28 @@ fn parse_only_errors() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.conf: No such file or directory"));
 }
+
+/// `-u`/`-g` as root: the daemon runs as the user with exactly the router capabilities, and the control
+/// socket (bound before dropping root, as BIRD does) belongs to the user.
+#[test]
+fn drops_root_keeping_network_capabilities() {
+    if !rustix::process::getuid().is_root() {
+        println!("SKIP drops_root_keeping_network_capabilities: needs root");
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let dir = TempDir::new("pr");
+    let c = dir.write("a.conf", &conf("", ""));
+    let d = Daemon::start_with(&c, &dir.path("a.ctl"), &["-u", "65534", "-g", "65534"]);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", d.pid())).unwrap();
+    let field = |name: &str| {
+        status.lines().find(|l| l.starts_with(name)).unwrap().split_whitespace().nth(1).unwrap().to_owned()
+    };
+    assert_eq!(field("Uid:"), "65534");
+    assert_eq!(field("Gid:"), "65534");
+    // CAP_NET_BIND_SERVICE (10), CAP_NET_BROADCAST (11), CAP_NET_ADMIN (12), CAP_NET_RAW (13).
+    assert_eq!(u64::from_str_radix(&field("CapEff:"), 16).unwrap(), 0x3c00);
+    assert_eq!(u64::from_str_radix(&field("CapPrm:"), 16).unwrap(), 0x3c00);
+    assert_eq!(std::fs::metadata(&d.socket).unwrap().uid(), 65534);
+    assert!(d.cmd("show status").ends_with("0013 Daemon is up and running\n"));
+}
