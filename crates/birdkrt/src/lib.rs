@@ -28,6 +28,9 @@
 //! * **IDLE** (and PRUNING, SCANNING): each export is compared with the installed map and written at once.
 //! * Per-route errors are logged and counted ([`kernel::KrtStats`]) and make the net unknown until the
 //!   next scan; they are never fatal. A notification overrun (ENOBUFS) triggers a rescan.
+//! * `merge paths`: the route written for a net is the merge of its ECMP set (read from the table). The
+//!   channel offers the protocol only the best route of a merged feed, so a change of another member of
+//!   the set reaches the kernel when the best route changes or, at the latest, with the next scan.
 //! * **Shutdown**: unless `persist`, every route we exported (the installed map, completed by a
 //!   synchronous refeed of the table for writes still in flight) is deleted; the protocol reports DOWN
 //!   only when every delete is acknowledged. With `persist` the routes stay.

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use birdevent::{Callback, Event, EventList};
+use birdkrt::ifaces::AddrRole;
 use birdkrt::kernel::{KernelConfig, Learn};
 use birdkrt::sys::netlink::Netlink;
 use birdkrt::{DeviceConfig, DirectConfig, IfaceHub, IfacePatterns};
@@ -321,8 +322,30 @@ fn netns_direct_follows_addresses() {
     wait_for("connected route of vA", Duration::from_secs(20), || w.t4.best(&vanet).is_some());
     assert!(w.t4.best(&"127.0.0.0/8".parse().unwrap()).is_none(), "lo's host-scope address gives no route");
     assert_eq!(dev.chosen_router_id(), Some("198.18.0.1".parse().unwrap()));
+    // `show interfaces` data from the real kernel.
     let ifs = hub.interfaces();
     assert!(ifs.iter().any(|i| i.name == "vB" && i.up));
+    let va = ifs.iter().find(|i| i.name == "vA").unwrap();
+    assert!(
+        va.flags.multiaccess
+            && va.flags.broadcast
+            && va.flags.multicast
+            && va.flags.admin_up
+            && va.flags.link_up
+    );
+    assert_eq!(va.mtu, 1500);
+    let a4 = va.addrs.iter().find(|a| a.ip == "198.18.0.1".parse::<IpAddr>().unwrap()).unwrap();
+    assert_eq!((a4.len, a4.role, a4.scope.as_str()), (24, AddrRole::Preferred, "univ"));
+    let a6 = va.addrs.iter().find(|a| a.ip == "2001:db8::1".parse::<IpAddr>().unwrap()).unwrap();
+    assert_eq!((a6.len, a6.role, a6.scope.as_str()), (64, AddrRole::Preferred, "univ"));
+    assert_eq!(va.primary4, Some(("198.18.0.1".parse().unwrap(), 24)));
+    let lo = ifs.iter().find(|i| i.name == "lo").unwrap();
+    assert!(lo.flags.loopback && lo.flags.ignored);
+    assert!(lo.addrs.iter().any(|a| a.len == 8 && a.scope == "host" && a.role == AddrRole::Preferred));
+    // An IPv6 address gives an IPv6 direct route.
+    let new6: Net = "2001:db8:30::/64".parse().unwrap();
+    ns.ip(&["-6", "addr", "add", "2001:db8:30::1/64", "dev", "vB", "nodad"]);
+    wait_for("IPv6 direct route", Duration::from_secs(10), || w.t6.best(&new6).is_some());
     let new: Net = "198.18.30.0/24".parse().unwrap();
     ns.ip(&["addr", "add", "198.18.30.1/24", "dev", "vB"]);
     wait_for("direct route after ip addr add", Duration::from_secs(10), || w.t4.best(&new).is_some());
