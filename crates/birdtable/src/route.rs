@@ -400,6 +400,22 @@ pub fn ecmp_set(routes: &[Route]) -> Vec<Route> {
     out
 }
 
+/// The merged (multipath) route of an ECMP set ([`ecmp_set`], best first): the best route, with the next
+/// hops of every unicast route of the set as its destination. Keeps the best route's id, source and
+/// bookkeeping, so an exporter marks it by the best route's id. `None` for an empty set.
+pub fn merge_ecmp(set: &[Route]) -> Option<Route> {
+    let best = set.first()?;
+    if set.len() == 1 || !matches!(best.attrs.dest, crate::attrs::Dest::Unicast(_)) {
+        return Some(best.clone());
+    }
+    let hops: Vec<_> = set.iter().flat_map(|r| r.attrs.dest.next_hops().iter().cloned()).collect();
+    let mut a = crate::attrs::AttrSet::clone(&best.attrs);
+    a.dest = crate::attrs::Dest::unicast(hops);
+    let mut r = best.clone();
+    r.attrs = a.intern();
+    Some(r)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -386,3 +386,154 @@ fn feed_finishes_while_writer_on_same_thread_never_stops() {
     check(&t, &view.lock().unwrap());
     drop(wev);
 }
+
+/// A minimal channel over the marks: best mode, accept everything, count what it exports the way birdproto
+/// does. Returns the withdrawals it told the protocol about.
+fn channel_step(x: &mut ExportSub, exported: &mut std::collections::BTreeMap<Net, u32>) -> usize {
+    let mut withdrawn = 0;
+    while let Some(e) = x.next() {
+        match e {
+            Export::Feed { net, routes, .. } => {
+                let obsolete: Vec<Route> = x.obsolete().to_vec();
+                let old = routes.iter().chain(&obsolete).find(|r| x.was_accepted(r.id())).cloned();
+                for r in routes.iter().chain(&obsolete) {
+                    x.unmark(r.id());
+                }
+                match routes.first() {
+                    Some(b) => {
+                        x.mark_accepted(b.id());
+                        exported.insert(net, b.id().0);
+                    }
+                    None => {
+                        if old.is_some() {
+                            withdrawn += 1;
+                            exported.remove(&net);
+                        }
+                    }
+                }
+            }
+            Export::Update { net, old, new, .. } => {
+                if let Some(o) = old.filter(|o| x.was_accepted(o.id())) {
+                    x.unmark(o.id());
+                    if new.is_none() {
+                        withdrawn += 1;
+                        exported.remove(&net);
+                    }
+                }
+                if let Some(n) = new {
+                    x.mark_accepted(n.id());
+                    exported.insert(net, n.id().0);
+                }
+            }
+            _ => {}
+        }
+    }
+    withdrawn
+}
+
+#[test]
+fn marks_follow_routes_and_refeeds_deliver_removals() {
+    let (_g, t, imp, s) = setup("marks");
+    for i in 0..64 {
+        imp.import(n(i), Route::new(s[0].clone(), attrs(i), 100));
+    }
+    let mut x = sub(&t, ExportMode::Best, Prefilter::All);
+    let mut exported = std::collections::BTreeMap::new();
+    channel_step(&mut x, &mut exported);
+    assert_eq!((x.accepted_count(), exported.len()), (64, 64));
+
+    // Duplicate withdrawals never count twice.
+    let id = t.best(&n(0)).unwrap().id();
+    assert!(x.unmark(id));
+    assert!(!x.unmark(id));
+    assert_eq!(x.accepted_count(), 63);
+    x.mark_accepted(id);
+
+    // A refeed running while exported routes are withdrawn: every withdrawal reaches the subscriber with
+    // its route (a feed covering it would lose the route the subscriber exported), and no mark is left.
+    x.refeed(Prefilter::All).unwrap();
+    let mut got = 0;
+    for _ in 0..3 {
+        got += channel_step_k(&mut x, &mut exported, 5);
+    }
+    for i in 0..32 {
+        imp.withdraw(n(i), &s[0]);
+    }
+    t.flush_announcements();
+    got += channel_step(&mut x, &mut exported);
+    assert_eq!(x.state(), ExportState::Ready);
+    assert_eq!(got, 32, "every withdrawal of an exported route is told");
+    assert_eq!((x.accepted_count(), exported.len()), (32, 32));
+    assert!(x.stats().deferred > 0 || x.stats().updates >= 32);
+
+    // Freed ids are reused by new routes: their marks start clear.
+    t.flush_announcements();
+    for i in 100..132 {
+        let r = imp.import_detailed(n(i), Route::new(s[1].clone(), attrs(i), 100));
+        assert!(r.changed());
+        let id = t.best(&n(i)).unwrap().id();
+        assert!(!x.was_accepted(id) && !x.was_rejected(id), "stale mark on reused id {id:?}");
+    }
+    channel_step(&mut x, &mut exported);
+    assert_eq!(x.accepted_count(), 64);
+    assert!(x.marks_heap_bytes() >= 16);
+}
+
+fn channel_step_k(x: &mut ExportSub, exported: &mut std::collections::BTreeMap<Net, u32>, k: usize) -> usize {
+    // Like `channel_step`, but stops after `k` exports (to interleave with imports).
+    let mut w = 0;
+    for _ in 0..k {
+        let Some(e) = x.next() else { break };
+        if let Export::Feed { net, routes, .. } = &e {
+            if let Some(b) = routes.first() {
+                let was = x.was_accepted(b.id());
+                x.mark_accepted(b.id());
+                exported.insert(*net, b.id().0);
+                let _ = was;
+            }
+        } else if let Export::Update { net, old, new, .. } = e {
+            if let Some(o) = old.filter(|o| x.was_accepted(o.id())) {
+                x.unmark(o.id());
+                if new.is_none() {
+                    w += 1;
+                    exported.remove(&net);
+                }
+            }
+            if let Some(nr) = new {
+                x.mark_accepted(nr.id());
+                exported.insert(net, nr.id().0);
+            }
+        }
+    }
+    w
+}
+
+#[test]
+fn merged_feeds_carry_obsolete_routes() {
+    let (_g, t, imp, s) = setup("merged-obs");
+    imp.import(n(1), Route::new(s[0].clone(), attrs(1), 100));
+    let mut x = sub(&t, ExportMode::Merged, Prefilter::All);
+    let mut exported = std::collections::BTreeMap::new();
+    channel_step(&mut x, &mut exported);
+    let a = t.best(&n(1)).unwrap();
+    assert!(x.was_accepted(a.id()));
+    // A better route takes over, the old best stays in the table: the merged feed names it obsolete.
+    imp.import(n(1), Route::new(s[1].clone(), attrs(0), 100));
+    t.flush_announcements();
+    let Some(Export::Feed { routes, .. }) = x.next() else { panic!("merged feed expected") };
+    assert_eq!(routes.len(), 1);
+    assert_eq!(x.obsolete().iter().map(Route::id).collect::<Vec<_>>(), [a.id()]);
+    x.unmark(a.id());
+    x.mark_accepted(routes[0].id());
+    assert!(x.next().is_none());
+    assert!(x.obsolete().is_empty());
+    // The best goes: obsolete again, and once passed its mark is gone.
+    imp.withdraw(n(1), &s[1]);
+    t.flush_announcements();
+    assert_eq!(channel_step(&mut x, &mut exported), 0);
+    assert_eq!(x.accepted_count(), 1, "the remaining route is exported again");
+    imp.withdraw(n(1), &s[0]);
+    t.flush_announcements();
+    assert_eq!(channel_step(&mut x, &mut exported), 1);
+    assert_eq!(x.accepted_count(), 0);
+}

@@ -33,6 +33,7 @@
 //! bugs BIRD fixed in e6c699d29, 83d366e9b and 8e99b5176 were all breaches of this rule). The map is
 //! dropped when no feed runs and the position passed its largest seq.
 
+mod marks;
 mod state;
 
 use std::collections::{HashMap, VecDeque};
@@ -44,11 +45,12 @@ use birdevent::journal::Recipient;
 use birdevent::Callback;
 use birdnet::Net;
 
+pub use marks::RouteBitmap;
 pub use state::{ExportState, IllegalTransition};
 
 use crate::list::ListRef;
 use crate::netindex::FxBuild;
-use crate::route::{ecmp_set, NetId, Route};
+use crate::route::{ecmp_set, NetId, Route, RouteId};
 use crate::table::{Change, Table};
 
 /// What a subscription receives.
@@ -143,6 +145,12 @@ struct FeedRun {
     /// For `Prefilter::Net`: the id looked up at the start (None: not in the table then).
     single: Option<NetId>,
     single_done: bool,
+    /// A refeed (the subscriber already has a complete view): journal items are delivered as updates, never
+    /// expedited nor covered, and a net whose list is newer than the position is fed only once the
+    /// position passed it (`deferred`), so every removal reaches the subscriber with its route.
+    refeed: bool,
+    /// Net ids to walk instead of every id (a subnet scope walked through the table's net trie), ascending.
+    ids: Option<Vec<u32>>,
 }
 
 impl FeedRun {
@@ -178,7 +186,10 @@ impl Seen {
 
 enum Act {
     Skip,
+    /// Expedited feed (recorded in the seen map).
     Feed,
+    /// Merged mode: re-feed the net, with the routes this change made obsolete.
+    Merged(Vec<Route>),
     Update(Option<Route>, Option<Route>),
 }
 
@@ -195,6 +206,10 @@ pub struct ExportStats {
     pub covered: u64,
     /// Completed (re)feeds.
     pub fed: u64,
+    /// Refeed feeds deferred until the position passed the net's list.
+    pub deferred: u64,
+    /// Walk stretches cut short by the loop's time budget.
+    pub yielded: u64,
 }
 
 /// A subscription to a table's exports, used from the subscriber's loop. See the module docs.
@@ -210,6 +225,15 @@ pub struct ExportSub {
     gen: u32,
     seen: Seen,
     stats: ExportStats,
+    /// Routes the subscriber accepted / rejected (see [`RouteBitmap`]).
+    accepted: RouteBitmap,
+    rejected: RouteBitmap,
+    /// Ids of routes removed by the changes last returned: their marks are cleared at the next `next`.
+    to_clear: Vec<RouteId>,
+    /// Routes made obsolete by the change behind the last merged-mode feed.
+    obsolete: Vec<Route>,
+    /// Refeed: nets to feed once the position passed their list's seq.
+    deferred: Vec<(NetId, u64)>,
 }
 
 impl fmt::Debug for ExportSub {
@@ -250,6 +274,8 @@ impl Table {
                 cursor: 0,
                 single,
                 single_done: false,
+                refeed: false,
+                ids: None,
             }),
             filter: req.prefilter,
             state,
@@ -258,6 +284,11 @@ impl Table {
             gen: 1,
             seen: Seen::default(),
             stats: ExportStats::default(),
+            accepted: RouteBitmap::new(),
+            rejected: RouteBitmap::new(),
+            to_clear: Vec::new(),
+            obsolete: Vec::new(),
+            deferred: Vec::new(),
         };
         req.callback.activate();
         sub
@@ -346,13 +377,93 @@ impl ExportSub {
             Prefilter::Net(n) => self.table.lookup(n),
             _ => None,
         };
-        self.feed = Some(FeedRun { gen: self.gen, scope, cursor: 0, single, single_done: false });
+        self.feed = Some(FeedRun {
+            gen: self.gen,
+            scope,
+            cursor: 0,
+            single,
+            single_done: false,
+            refeed: true,
+            ids: None,
+        });
+    }
+
+    /// Mark `id` accepted by the subscriber's export filter (and not rejected). Returns whether it was
+    /// accepted before.
+    pub fn mark_accepted(&mut self, id: RouteId) -> bool {
+        self.rejected.clear(id);
+        self.accepted.set(id)
+    }
+
+    /// Mark `id` rejected (and not accepted). Returns whether it was accepted before.
+    pub fn mark_rejected(&mut self, id: RouteId) -> bool {
+        self.rejected.set(id);
+        self.accepted.clear(id)
+    }
+
+    /// Forget `id` (neither accepted nor rejected). Returns whether it was accepted: a second call returns
+    /// false, so a duplicate withdrawal never counts twice.
+    pub fn unmark(&mut self, id: RouteId) -> bool {
+        self.rejected.clear(id);
+        self.accepted.clear(id)
+    }
+
+    /// Whether `id` is marked accepted.
+    pub fn was_accepted(&self, id: RouteId) -> bool {
+        self.accepted.get(id)
+    }
+
+    /// Whether `id` is marked rejected.
+    pub fn was_rejected(&self, id: RouteId) -> bool {
+        self.rejected.get(id)
+    }
+
+    /// Routes marked accepted (the subscriber's exported count).
+    pub fn accepted_count(&self) -> usize {
+        self.accepted.len()
+    }
+
+    /// Routes marked rejected.
+    pub fn rejected_count(&self) -> usize {
+        self.rejected.len()
+    }
+
+    /// Forget every mark.
+    pub fn clear_marks(&mut self) {
+        self.accepted.clear_all();
+        self.rejected.clear_all();
+        self.to_clear.clear();
+    }
+
+    /// Heap bytes of the marks (both bitmaps).
+    pub fn marks_heap_bytes(&self) -> usize {
+        self.accepted.heap_bytes() + self.rejected.heap_bytes()
+    }
+
+    /// The routes made obsolete by the change behind the last [`Export::Feed`] of merged mode (removed, or no
+    /// longer best), which the subscriber may have marked accepted: with the fed routes, they are every
+    /// route of the net the subscriber can have exported. Empty after other exports.
+    pub fn obsolete(&self) -> &[Route] {
+        &self.obsolete
+    }
+
+    fn settle_marks(&mut self) {
+        for id in self.to_clear.drain(..) {
+            self.accepted.clear(id);
+            self.rejected.clear(id);
+        }
+        self.obsolete.clear();
     }
 
     /// The next export, or `None` when there is nothing more right now (the callback is activated again
     /// when there is). See the module docs.
+    ///
+    /// Marks of routes removed by the changes returned before are cleared first: handle an export completely
+    /// (including [`unmark`](Self::unmark) / [`mark_accepted`](Self::mark_accepted)) before calling again.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<Export> {
+        self.settle_marks();
+        let mut idle = 0u32;
         loop {
             if matches!(self.state, ExportState::Down | ExportState::Stop) {
                 return None;
@@ -363,58 +474,93 @@ impl ExportSub {
                 self.rec = None;
                 self.feed = None;
                 self.queued.clear();
+                self.deferred.clear();
                 self.seen = Seen::default();
+                self.clear_marks();
                 return Some(Export::Stop);
             }
             if let Some(item) = rec.get() {
                 let seq = item.seq().0;
                 let (net, id) = (item.net, item.net_id);
-                let act =
-                    if !self.filter.matches(&net) {
-                        Act::Skip
-                    } else if self.feed.as_ref().is_some_and(|f| {
-                        f.scope.matches(&net) && !f.walked(id) && !self.seen.fed_in(id, f.gen)
-                    }) {
-                        self.stats.expedited += 1;
-                        Act::Feed
-                    } else if self.seen.covers(id, seq) {
-                        self.stats.covered += 1;
-                        Act::Skip
-                    } else {
-                        match self.mode {
-                            ExportMode::Best => match &item.best {
-                                Some((o, n)) => Act::Update(o.clone(), n.clone()),
-                                None => Act::Skip,
-                            },
-                            ExportMode::All => {
-                                let o = item.old.as_ref().filter(|r| r.is_valid()).cloned();
-                                let n = item.new.as_ref().filter(|r| r.is_valid()).cloned();
-                                if o.is_none() && n.is_none() {
-                                    Act::Skip
-                                } else {
-                                    Act::Update(o, n)
+                let removed = item.old.as_ref().map(Route::id);
+                let act = if !self.filter.matches(&net) {
+                    Act::Skip
+                } else if self.feed.as_ref().is_some_and(|f| {
+                    !f.refeed && f.scope.matches(&net) && !f.walked(id) && !self.seen.fed_in(id, f.gen)
+                }) {
+                    self.stats.expedited += 1;
+                    Act::Feed
+                } else if self.seen.covers(id, seq) {
+                    self.stats.covered += 1;
+                    Act::Skip
+                } else {
+                    match self.mode {
+                        ExportMode::Best => match &item.best {
+                            Some((o, n)) => Act::Update(o.clone(), n.clone()),
+                            None => Act::Skip,
+                        },
+                        ExportMode::All => {
+                            let o = item.old.as_ref().filter(|r| r.is_valid()).cloned();
+                            let n = item.new.as_ref().filter(|r| r.is_valid()).cloned();
+                            if o.is_none() && n.is_none() {
+                                Act::Skip
+                            } else {
+                                Act::Update(o, n)
+                            }
+                        }
+                        ExportMode::Merged => {
+                            let mut obs: Vec<Route> = Vec::new();
+                            let old_best = item.best.as_ref().and_then(|(o, _)| o.as_ref());
+                            for r in item.old.iter().chain(old_best).filter(|r| r.is_valid()) {
+                                if !obs.iter().any(|o| o.id() == r.id()) {
+                                    obs.push(r.clone());
                                 }
                             }
-                            ExportMode::Merged => Act::Feed,
+                            Act::Merged(obs)
                         }
-                    };
+                    }
+                };
+                // A feed for this item is loaded before releasing it: the net (even emptied) stays indexed
+                // until every recipient passed its last change.
+                let fed = match &act {
+                    Act::Feed | Act::Merged(_) => {
+                        let _g = birdrcu::read();
+                        self.table.0.load(id).map(|l| (l.net(), l.seq(), mode_routes(self.mode, l)))
+                    }
+                    _ => None,
+                };
                 item.release();
                 match act {
-                    Act::Skip => continue,
-                    Act::Update(old, new) => {
-                        self.stats.updates += 1;
-                        return Some(Export::Update { net, net_id: id, seq, old, new });
-                    }
-                    Act::Feed => {
-                        let gen = self.gen;
-                        if let Some(e) = self.feed_net(id, gen, None, true) {
-                            return Some(e);
+                    Act::Skip => {
+                        if let Some(r) = removed {
+                            self.accepted.clear(r);
+                            self.rejected.clear(r);
                         }
                         continue;
                     }
+                    Act::Update(old, new) => {
+                        self.to_clear.extend(removed);
+                        self.stats.updates += 1;
+                        return Some(Export::Update { net, net_id: id, seq, old, new });
+                    }
+                    Act::Feed | Act::Merged(_) => {
+                        self.to_clear.extend(removed);
+                        let Some((lnet, lseq, routes)) = fed else { continue };
+                        if let Act::Merged(mut obs) = act {
+                            obs.retain(|o| !routes.iter().any(|r| r.id() == o.id()));
+                            self.obsolete = obs;
+                        } else {
+                            self.seen.record(id, lseq, self.gen);
+                        }
+                        self.stats.feeds += 1;
+                        return Some(Export::Feed { net: lnet, net_id: id, seq: lseq, routes });
+                    }
                 }
             }
-            // The journal is drained: walk.
+            // The journal is drained: deferred refeeds first, then walk.
+            if let Some(e) = self.feed_deferred() {
+                return Some(e);
+            }
             if self.feed.is_none() {
                 let pos = self.rec.as_ref().map_or(0, |r| r.position().0);
                 if !self.seen.map.is_empty() && pos > self.seen.max_seq {
@@ -425,7 +571,29 @@ impl ExportSub {
             if let Some(e) = self.walk_step() {
                 return Some(e);
             }
+            // A long stretch of nets giving nothing: yield when the loop's budget is spent (the callback
+            // brings us back).
+            idle += 1;
+            if idle.is_multiple_of(256) && !birdloop::task_still_in_limit() {
+                self.stats.yielded += 1;
+                self.shared.callback.activate();
+                return None;
+            }
         }
+    }
+
+    /// Feed a deferred refeed net whose list the position passed (the journal is drained here, so normally
+    /// all of them). One per call.
+    fn feed_deferred(&mut self) -> Option<Export> {
+        let pos = self.rec.as_ref().map_or(0, |r| r.position().0);
+        while let Some(i) = self.deferred.iter().position(|&(_, s)| s < pos) {
+            let (id, _) = self.deferred.swap_remove(i);
+            let scope = self.feed.as_ref().map(|f| f.scope.clone());
+            if let Some(e) = self.feed_net(id, self.gen, scope.as_ref(), false) {
+                return Some(e);
+            }
+        }
+        None
     }
 
     /// Advance the feed walk: a feed, `Fed` at the end, or `None` after a stretch of nets that gave nothing
@@ -433,13 +601,27 @@ impl ExportSub {
     fn walk_step(&mut self) -> Option<Export> {
         let run = self.feed.as_mut().expect("walk without a feed");
         let gen = run.gen;
-        let next = match run.scope {
-            Prefilter::Net(_) => {
+        let next = match (&run.scope, &run.ids) {
+            (Prefilter::Net(_), _) => {
                 if run.single_done {
                     None
                 } else {
                     run.single_done = true;
                     Some(run.single)
+                }
+            }
+            (_, Some(ids)) => {
+                // `cursor` is the next id to walk; ids below it are walked.
+                match ids.iter().position(|&i| i >= run.cursor) {
+                    Some(k) => {
+                        let id = ids[k];
+                        run.cursor = id + 1;
+                        Some(Some(NetId(id)))
+                    }
+                    None => {
+                        run.cursor = u32::MAX;
+                        None
+                    }
                 }
             }
             _ => {
@@ -462,6 +644,10 @@ impl ExportSub {
             }
             Some(None) => None,
             None => {
+                if !self.deferred.is_empty() {
+                    // Wait for the journal to pass the deferred nets.
+                    return None;
+                }
                 self.feed = None;
                 self.stats.fed += 1;
                 match self.queued.pop_front() {
@@ -477,10 +663,12 @@ impl ExportSub {
     /// is empty or the net is outside the prefilter (or `scope`).
     ///
     /// A walk feed is recorded only when its list is newer than the position (older ones cover nothing
-    /// the journal still holds, and the cursor tells the walk it was done). An out-of-walk feed (expedited
-    /// or merged) is always recorded: the walk must know this generation already fed the net.
+    /// the journal still holds, and the cursor tells the walk it was done). An out-of-walk feed (expedited)
+    /// is always recorded: the walk must know this generation already fed the net. A refeed defers a net
+    /// whose list is newer than the position instead (see [`FeedRun::refeed`]).
     fn feed_net(&mut self, id: NetId, gen: u32, scope: Option<&Prefilter>, always: bool) -> Option<Export> {
         let pos = self.rec.as_ref().map_or(0, |r| r.position().0);
+        let refeed = self.feed.as_ref().is_some_and(|f| f.refeed);
         let _g = birdrcu::read();
         let l: ListRef<'_> = self.table.0.load(id)?;
         let net = l.net();
@@ -488,16 +676,26 @@ impl ExportSub {
             return None;
         }
         let seq = l.seq();
+        if refeed && seq >= pos {
+            self.stats.deferred += 1;
+            self.deferred.push((id, seq));
+            return None;
+        }
         if always || seq >= pos {
             self.seen.record(id, seq, gen);
         }
-        let routes = match self.mode {
-            ExportMode::Best => l.best().cloned().into_iter().collect(),
-            ExportMode::All => l.routes().iter().filter(|r| r.is_valid()).cloned().collect(),
-            ExportMode::Merged => ecmp_set(l.routes()),
-        };
+        let routes = mode_routes(self.mode, l);
         self.stats.feeds += 1;
         Some(Export::Feed { net, net_id: id, seq, routes })
+    }
+}
+
+/// The routes of a list a subscription of `mode` gets in a feed.
+fn mode_routes(mode: ExportMode, l: ListRef<'_>) -> Vec<Route> {
+    match mode {
+        ExportMode::Best => l.best().cloned().into_iter().collect(),
+        ExportMode::All => l.routes().iter().filter(|r| r.is_valid()).cloned().collect(),
+        ExportMode::Merged => ecmp_set(l.routes()),
     }
 }
 
