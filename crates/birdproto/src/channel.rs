@@ -4,13 +4,14 @@
 //! side is an [`ExportSub`] whose callback is an event on the protocol's loop. Both run the channel's
 //! filters and limits and count what happened in the `show protocols all` statistics.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use birdnet::Net;
 use birdtable::route::FLAG_FILTERED;
-use birdtable::{ExportMode, ExportSub, ImportHandle, ImportOutcome, ImportResult, Route, RouteSrc, Table};
+use birdtable::{
+    ExportMode, ExportSub, ImportHandle, ImportOutcome, ImportResult, Route, RouteId, RouteSrc, Table,
+};
 
 use crate::filter::{accept_all, reject_all, FilterRoute, RouteFilter, Verdict};
 use crate::limit::{Limit, LimitDir, LimitOutcome, LimitState};
@@ -41,6 +42,9 @@ pub struct ChannelConfig {
     pub export_mode: Option<ExportMode>,
     /// `import keep filtered`: keep rejected routes in the table, flagged as filtered.
     pub keep_filtered: bool,
+    /// `merge paths yes limit N` with [`ExportMode::Merged`]: at most this many routes merged into one
+    /// multipath route (`None`: no limit).
+    pub merge_limit: Option<usize>,
 }
 
 impl std::fmt::Debug for ChannelConfig {
@@ -70,7 +74,17 @@ impl ChannelConfig {
             export_limit: None,
             export_mode: Some(ExportMode::Best),
             keep_filtered: false,
+            merge_limit: None,
         }
+    }
+
+    /// `merge paths yes [limit N]`: export the ECMP set of each net merged into one multipath route (BIRD's
+    /// merged export mode, for the kernel protocol).
+    #[must_use]
+    pub fn merge_paths(mut self, limit: Option<usize>) -> ChannelConfig {
+        self.export_mode = Some(ExportMode::Merged);
+        self.merge_limit = limit;
+        self
     }
 
     /// Whether the channel subscribes to its table's exports.
@@ -82,16 +96,13 @@ impl ChannelConfig {
 /// What the protocol must be told about an export: `(new, old)`.
 pub(crate) type Change = (Option<Route>, Option<Route>);
 
-/// Key of an exported route: `(net, source id, path id)`, source parts zero in best/merged mode.
-type ExpKey = (Net, u64, u32);
-
 pub(crate) struct Channel {
     pub(crate) cfg: ChannelConfig,
     pub(crate) state: ChannelState,
     pub(crate) importer: Option<ImportHandle>,
+    /// The export subscription; it also keeps the marks of what the export filter accepted and rejected
+    /// (per route id: what the protocol has from this channel is exactly the accepted routes).
     pub(crate) export: Option<ExportSub>,
-    /// What the protocol currently has from this channel (after the export filter).
-    pub(crate) exported: BTreeMap<ExpKey, Route>,
     pub(crate) counters: Arc<ChannelCounters>,
     pub(crate) rx_limit: Option<LimitState>,
     pub(crate) in_limit: Option<LimitState>,
@@ -112,7 +123,6 @@ impl Channel {
             state: ChannelState::Down,
             importer: None,
             export: None,
-            exported: BTreeMap::new(),
             counters: Arc::new(ChannelCounters::default()),
             rx_limit: None,
             in_limit: None,
@@ -318,49 +328,47 @@ impl Channel {
         }
     }
 
-    fn key(&self, net: Net, r: &Route) -> ExpKey {
-        match self.cfg.export_mode {
-            Some(ExportMode::All) => {
-                let (s, p) = r.src().key();
-                (net, s, p)
-            }
-            _ => (net, 0, 0),
-        }
+    /// Drop the export subscription (and its marks): the protocol keeps what it got.
+    pub(crate) fn drop_export(&mut self) {
+        self.export = None;
+        self.counters.exported.store(0, Ordering::Relaxed);
     }
 
-    /// The keys this channel exported for `net`.
-    pub(crate) fn exported_keys(&self, net: Net) -> Vec<ExpKey> {
-        self.exported.range((net, 0, 0)..=(net, u64::MAX, u32::MAX)).map(|(k, _)| *k).collect()
-    }
-
-    /// Offer `cand` for slot `key` (`None`: nothing there any more). Returns what the protocol must be
-    /// told, `(new, old)`, if anything changed, plus a limit trip.
+    /// Offer the export of `cand` replacing `old` for `net` (BIRD's `rt_notify_basic`): `old` is the table's
+    /// route this change replaces or removes, which counts only if the channel accepted it; `cand` goes
+    /// through `preexport`, the export filter and the export limit. `mark` is the id to mark for `cand` (its
+    /// own id, or the best route's for a merged route). Returns what the protocol must be told,
+    /// `(new, old)`, if anything, plus a limit trip.
     pub(crate) fn offer(
         &mut self,
         proto: &str,
-        key: ExpKey,
-        cand: Option<Route>,
+        net: Net,
+        cand: Option<(Route, RouteId)>,
+        old: Option<Route>,
         preexport: impl FnOnce(&Route) -> bool,
     ) -> (Option<Change>, Trip) {
         let c = self.counters.clone();
-        let old_present = self.exported.contains_key(&key);
+        let Some(sub) = self.export.as_mut() else { return (None, Trip::None) };
+        let old = old.filter(|o| sub.was_accepted(o.id()));
         let mut trip = Trip::None;
         let new = match cand {
             None => {
-                if old_present {
+                if old.is_some() {
                     inc(&c.export_withdraws.received);
                 }
                 None
             }
-            Some(r) => {
+            Some((r, mark)) => {
                 inc(&c.export_updates.received);
                 if !preexport(&r) {
                     inc(&c.export_updates.rejected);
+                    sub.mark_rejected(mark);
                     None
                 } else {
-                    let mut fr = FilterRoute::new(key.0, r.attrs(), r.pref(), r.src().source().name());
+                    let mut fr = FilterRoute::new(net, r.attrs(), r.pref(), r.src().source().name());
                     if self.cfg.export_filter.run(&mut fr) == Verdict::Reject {
                         inc(&c.export_updates.filtered);
+                        sub.mark_rejected(mark);
                         None
                     } else {
                         let pref = fr.pref;
@@ -370,53 +378,68 @@ impl Channel {
                         } else {
                             r
                         };
-                        let pass = if old_present {
-                            true
-                        } else if let Some(l) = self.out_limit.as_mut() {
-                            match l.check_new(proto, LimitDir::Export, c.exported.load(Ordering::Relaxed)) {
-                                LimitOutcome::Pass => true,
-                                LimitOutcome::Drop => false,
-                                LimitOutcome::Down { restart } => {
-                                    trip = Trip::Down { restart, dir: LimitDir::Export };
-                                    false
+                        // Only a route adding to the count asks the limit (a replacement never does).
+                        let adds = old.is_none() && !sub.was_accepted(mark);
+                        let pass = match self.out_limit.as_mut() {
+                            Some(l) if adds => {
+                                match l.check_new(proto, LimitDir::Export, sub.accepted_count() as u64) {
+                                    LimitOutcome::Pass => true,
+                                    LimitOutcome::Drop => false,
+                                    LimitOutcome::Down { restart } => {
+                                        trip = Trip::Down { restart, dir: LimitDir::Export };
+                                        false
+                                    }
                                 }
                             }
-                        } else {
-                            true
+                            _ => true,
                         };
                         if pass {
                             inc(&c.export_updates.accepted);
-                            Some(out)
+                            Some((out, mark))
                         } else {
                             inc(&c.export_updates.limit);
+                            sub.mark_rejected(mark);
                             None
                         }
                     }
                 }
             }
         };
-        let change = match new {
-            None => self.exported.remove(&key).map(|old| {
-                inc(&c.export_withdraws.accepted);
-                let n = c.exported.fetch_sub(1, Ordering::Relaxed) - 1;
-                if let Some(l) = self.out_limit.as_mut() {
-                    l.count_changed(n);
-                }
-                (None, Some(old))
-            }),
-            Some(n) => {
-                let old = self.exported.insert(key, n.clone());
-                if old.is_none() {
-                    c.exported.fetch_add(1, Ordering::Relaxed);
-                }
-                Some((Some(n), old))
+        let before = sub.accepted_count();
+        if let Some(o) = &old {
+            // `unmark` returns false for a route already gone: a duplicate withdrawal never counts twice.
+            sub.unmark(o.id());
+        }
+        if let Some((_, mark)) = &new {
+            sub.mark_accepted(*mark);
+        }
+        let after = sub.accepted_count();
+        c.exported.store(after as u64, Ordering::Relaxed);
+        if after < before {
+            if let Some(l) = self.out_limit.as_mut() {
+                l.count_changed(after as u64);
             }
+        }
+        let change = match (new, old) {
+            (None, None) => None,
+            (None, Some(o)) => {
+                inc(&c.export_withdraws.accepted);
+                Some((None, Some(o)))
+            }
+            (Some((n, _)), o) => Some((Some(n), o)),
         };
         (change, trip)
     }
 
-    /// The export key of a route of `net` for this channel.
-    pub(crate) fn key_of(&self, net: Net, r: &Route) -> ExpKey {
-        self.key(net, r)
+    /// After the subscription cleared marks by itself (routes removed), publish the count and let the limit
+    /// see it.
+    pub(crate) fn sync_export_count(&mut self) {
+        let Some(sub) = self.export.as_ref() else { return };
+        let n = sub.accepted_count() as u64;
+        if self.counters.exported.swap(n, Ordering::Relaxed) > n {
+            if let Some(l) = self.out_limit.as_mut() {
+                l.count_changed(n);
+            }
+        }
     }
 }

@@ -14,8 +14,10 @@ use birdnet::Net;
 use birdrcu::level::{Meta, Resource};
 use birdrcu::{Domain, LevelId};
 use birdtable::attrs::Attrs;
+use birdtable::route::merge_ecmp;
 use birdtable::{
-    Export, ExportMode, ExportRequest, ImporterId, PlainClass, Prefilter, Route, RouteClass, RouteSrc, Source,
+    Export, ExportMode, ExportRequest, ImporterId, PlainClass, Prefilter, Route, RouteClass, RouteId,
+    RouteSrc, Source,
 };
 
 use crate::channel::{Channel, ChannelConfig, Trip};
@@ -488,8 +490,7 @@ impl Core {
                         for c in &mut self.st.channels {
                             if c.state == ChannelState::Up {
                                 let _ = c.state.go(ChannelState::Pause);
-                                c.export = None;
-                                c.exported.clear();
+                                c.drop_export();
                                 let _ = c.state.go(ChannelState::Start);
                             }
                         }
@@ -559,7 +560,7 @@ impl Core {
             return;
         }
         let mode = c.cfg.export_mode.unwrap_or(ExportMode::Best);
-        c.exported.clear();
+        c.drop_export();
         c.export = Some(c.cfg.table.subscribe(ExportRequest {
             mode,
             prefilter: Prefilter::All,
@@ -570,8 +571,7 @@ impl Core {
     fn do_stop(&mut self, sh: &Arc<Shared>) {
         self.st.requested = None;
         for c in &mut self.st.channels {
-            c.export = None;
-            c.exported.clear();
+            c.drop_export();
         }
         self.go(sh, PState::Stop);
         let Core { proto, st } = self;
@@ -595,8 +595,7 @@ impl Core {
         };
         for c in &mut self.st.channels {
             let _ = c.state.go(ChannelState::Stop);
-            c.export = None;
-            c.exported.clear();
+            c.drop_export();
             if let Some(imp) = c.importer.take() {
                 self.st.flush_wait += 1;
                 imp.stop(done("importer"));
@@ -672,41 +671,78 @@ impl Core {
             self.st.channels.iter().map(|c| c.importer.as_ref().map(|h| h.id())).collect();
         loop {
             let c = &mut self.st.channels[i];
+            let mode = c.cfg.export_mode.unwrap_or(ExportMode::Best);
+            let merge_limit = c.cfg.merge_limit;
             let Some(sub) = c.export.as_mut() else { return };
-            let Some(x) = sub.next() else { return };
+            let Some(x) = sub.next() else {
+                let before = c.out_limit.map(|l| l.hit);
+                c.sync_export_count();
+                self.st.dirty |= c.out_limit.map(|l| l.hit) != before;
+                return;
+            };
             match x {
-                Export::Feed { net, routes, .. } => {
-                    if c.cfg.export_mode == Some(ExportMode::All) {
-                        let mut stale = c.exported_keys(net);
-                        let keyed: Vec<_> = routes.into_iter().map(|r| (c.key_of(net, &r), r)).collect();
-                        stale.retain(|s| !keyed.iter().any(|(k, _)| k == s));
-                        for (k, r) in keyed {
-                            self.offer(sh, i, k, Some(r), &importers);
+                Export::Feed { net, routes, .. } => match mode {
+                    // A feed replaces the net: every route the channel accepted is among the fed ones (the
+                    // table delivers removals before refeeding a net, see birdtable's refeeds).
+                    ExportMode::All => {
+                        for r in routes {
+                            let id = r.id();
+                            self.offer(sh, i, net, Some((r.clone(), id)), Some(r), &importers);
                         }
-                        for k in stale {
-                            self.offer(sh, i, k, None, &importers);
+                    }
+                    ExportMode::Best => {
+                        let best = routes.into_iter().next();
+                        let cand = best.clone().map(|r| {
+                            let id = r.id();
+                            (r, id)
+                        });
+                        self.offer(sh, i, net, cand, best, &importers);
+                    }
+                    ExportMode::Merged => {
+                        // The merged route is marked by its best route's id. What the protocol has for the net
+                        // is the accepted one among the fed and the obsolete routes; others accepted are
+                        // leftovers of feeds ahead of the journal, forgotten quietly.
+                        let obsolete = sub.obsolete().to_vec();
+                        let mut accepted =
+                            routes.iter().chain(&obsolete).filter(|r| sub.was_accepted(r.id()));
+                        let old = accepted.next().cloned();
+                        let extra: Vec<RouteId> = accepted.map(Route::id).collect();
+                        for id in extra {
+                            sub.unmark(id);
                         }
-                    } else {
-                        self.offer(sh, i, (net, 0, 0), routes.into_iter().next(), &importers);
+                        let set = &routes[..routes.len().min(merge_limit.unwrap_or(usize::MAX).max(1))];
+                        let cand = merge_ecmp(set).map(|r| {
+                            let id = r.id();
+                            (r, id)
+                        });
+                        self.offer(sh, i, net, cand, old, &importers);
+                    }
+                },
+                Export::Update { net, old, new, .. } => {
+                    let cand = new.map(|r| {
+                        let id = r.id();
+                        (r, id)
+                    });
+                    self.offer(sh, i, net, cand, old, &importers);
+                }
+                Export::Fed => {
+                    // A refeed with an export filter changed to `none` withdrew everything: unsubscribe.
+                    let c = &mut self.st.channels[i];
+                    if !c.cfg.wants_exports() {
+                        c.drop_export();
+                        return;
                     }
                 }
-                Export::Update { net, old, new, .. } => {
-                    let k = match new.as_ref().or(old.as_ref()) {
-                        Some(r) => c.key_of(net, r),
-                        None => continue,
-                    };
-                    self.offer(sh, i, k, new, &importers);
-                }
-                Export::Fed => {}
                 Export::Stop => {
                     let c = &mut self.st.channels[i];
-                    c.export = None;
+                    c.drop_export();
                     if c.state == ChannelState::Up {
                         Self::subscribe(c, &self.st.ev_export[i], sh);
                     }
                 }
             }
             if !birdloop::task_still_in_limit() {
+                self.st.channels[i].sync_export_count();
                 sh.lp.events().send(&self.st.ev_export[i]);
                 return;
             }
@@ -717,18 +753,25 @@ impl Core {
         &mut self,
         sh: &Arc<Shared>,
         i: usize,
-        key: (Net, u64, u32),
-        cand: Option<Route>,
+        net: Net,
+        cand: Option<(Route, RouteId)>,
+        old: Option<Route>,
         importers: &[Option<ImporterId>],
     ) {
         let Core { proto, st } = self;
-        let ok = cand.as_ref().is_none_or(|r| proto.preexport(Preexport { channel: i, importers }, r));
-        let (change, trip) = st.channels[i].offer(&sh.name, key, cand, |_| ok);
+        let ok = cand.as_ref().is_none_or(|(r, _)| proto.preexport(Preexport { channel: i, importers }, r));
+        let hit = |st: &CoreState| st.channels[i].out_limit.map(|l| (l.hit, l.tripped));
+        let before = hit(st);
+        let (change, trip) = st.channels[i].offer(&sh.name, net, cand, old, |_| ok);
+        if hit(st) != before {
+            // The limit's state is part of the published state.
+            st.dirty = true;
+        }
         if let Trip::Down { restart, dir } = trip {
             st.trips.push((restart, dir));
         }
         if let Some((new, old)) = change {
-            proto.rt_notify(&mut Self::ctx(st, sh), i, key.0, new.as_ref(), old.as_ref());
+            proto.rt_notify(&mut Self::ctx(st, sh), i, net, new.as_ref(), old.as_ref());
         }
     }
 }
@@ -956,10 +999,12 @@ impl ProtoHandle {
                             let _ = sub.refeed(Prefilter::All);
                         }
                         (_, true, None) => Core::subscribe(c, &st.ev_export[i], sh),
-                        (_, false, _) => {
-                            // The protocol keeps what it got; withdraw it all.
-                            c.export = None;
+                        (_, false, Some(sub)) => {
+                            // Refeed through the new filter, which rejects everything: each accepted route
+                            // is withdrawn; the subscription is dropped once fed.
+                            let _ = sub.refeed(Prefilter::All);
                         }
+                        (_, false, None) => {}
                     }
                 }
             }
@@ -981,18 +1026,6 @@ impl ProtoHandle {
             st.disabled = new.disabled;
         }
         st.cfg = new;
-        // Exports dropped by a filter change to `none` are withdrawn from the protocol.
-        for i in 0..st.channels.len() {
-            if st.channels[i].export.is_none() && !st.channels[i].exported.is_empty() {
-                let keys: Vec<_> = st.channels[i].exported.keys().copied().collect();
-                for k in keys {
-                    if let Some(old) = st.channels[i].exported.remove(&k) {
-                        st.channels[i].counters.exported.fetch_sub(1, Ordering::Relaxed);
-                        proto.rt_notify(&mut Core::ctx(st, sh), i, k.0, None, Some(&old));
-                    }
-                }
-            }
-        }
         core.st.dirty |= changed;
         core.settle(sh);
         drop(core);
