@@ -367,3 +367,68 @@ fn capability_lines_match_bird() {
         ]
     );
 }
+
+fn show(f: &Fsm, remaining: &dyn Fn(Timer) -> Option<f64>) -> String {
+    let info = bird_bgp::fsm::ShowInfo {
+        neighbor: "127.0.0.3".into(),
+        source: Some("127.0.0.2".parse().expect("ip")),
+        multihop: true,
+        rr_client: false,
+        rs_client: false,
+        send_hold_line: false,
+        remaining,
+    };
+    f.show_lines(&info).join("\n")
+}
+
+#[test]
+fn show_protocols_all_like_the_bird2_transcripts() {
+    // 04-show-protocols-all-bgp: established (our capabilities as BIRD advertised them there).
+    let mut c = FsmConfig::new(65001, PeerAs::Exact(65002), Ipv4Addr::new(127, 0, 0, 2));
+    c.hold_time = 90;
+    c.capabilities.graceful_restart = Some(GracefulRestart::default());
+    c.capabilities.llgr = Some(vec![]);
+    let mut f = Fsm::new(c.clone());
+    step(&mut f, 0, Event::Start);
+    step(&mut f, 5, Event::TimerExpired(Timer::ConnectDelay));
+    step(&mut f, 5, Event::TcpConnected);
+    let peer = Open::new(65002, 90, Ipv4Addr::new(127, 0, 0, 3), c.local_open().caps);
+    step(&mut f, 6, Event::Received(OUT, Message::Open(peer)));
+    step(&mut f, 6, Event::Received(OUT, Message::Keepalive));
+    let rem = |t: Timer| match t {
+        Timer::Hold(_) => Some(71.098),
+        Timer::Keepalive(_) => Some(14.4),
+        _ => None,
+    };
+    let caps = "      Multiprotocol\n        AF announced: ipv4\n      Route refresh\n      Graceful restart\n      \
+                4-octet AS numbers\n      Enhanced refresh\n      Long-lived graceful restart";
+    assert_eq!(
+        show(&f, &rem),
+        format!(
+            "  BGP state:          Established\n    Neighbor address: 127.0.0.3\n    Neighbor AS:      65002\n    \
+             Local AS:         65001\n    Neighbor ID:      127.0.0.3\n    Local capabilities\n{caps}\n    \
+             Neighbor capabilities\n{caps}\n    Session:          external multihop AS4\n    \
+             Source address:   127.0.0.2\n    Hold timer:       71.098/90\n    Keepalive timer:  14.400/30"
+        )
+    );
+
+    // 06-show-protocols-all-bgp-down: connection refused, waiting to reconnect.
+    let mut f = Fsm::new(FsmConfig::new(65001, PeerAs::Exact(65009), Ipv4Addr::new(127, 0, 0, 2)));
+    step(&mut f, 0, Event::Start);
+    step(&mut f, 5, Event::TimerExpired(Timer::ConnectDelay));
+    step(&mut f, 5, Event::TcpConnectFailed("Connection refused".into()));
+    let rem = |t: Timer| (t == Timer::ConnectDelay).then_some(2.328);
+    assert_eq!(
+        show(&f, &rem).replace("127.0.0.3", "127.0.0.9"),
+        "  BGP state:          Active\n    Neighbor address: 127.0.0.9\n    Neighbor AS:      65009\n    \
+         Local AS:         65001\n    Connect delay:    2.328/5\n    Last error:       Socket: Connection refused"
+    );
+
+    // 07-show-protocols-all-bgp-disabled.
+    let f = Fsm::new(FsmConfig::new(65001, PeerAs::Exact(65010), Ipv4Addr::new(127, 0, 0, 2)));
+    assert_eq!(
+        show(&f, &|_| None).replace("127.0.0.3", "127.0.0.10"),
+        "  BGP state:          Down\n    Neighbor address: 127.0.0.10\n    Neighbor AS:      65010\n    \
+         Local AS:         65001"
+    );
+}

@@ -30,12 +30,14 @@
 
 mod error;
 mod session;
+mod show;
 
 use std::fmt;
 use std::net::Ipv4Addr;
 
 pub use error::{LastError, MiscError};
 pub use session::{capability_lines, Session};
+pub use show::ShowInfo;
 
 use crate::wire::{AfiSafi, Capabilities, Message, Notification, Open, Role, WireError};
 
