@@ -19,6 +19,7 @@
 //! | [`privileges`] | `-u`/`-g` keeping the network capabilities |
 //! | [`pidfile`] | `-P` |
 //! | [`client`] | `birdd ctl` |
+//! | [`tz`] | local UTC offset from the TZif zone file |
 //!
 //! Threads: the main loop (control sockets, signals, commands) runs on its own one-thread group; tables'
 //! service loops and one loop per protocol instance run on the `worker` group sized by `threads` /
@@ -39,6 +40,7 @@ pub mod privileges;
 pub mod protocols;
 pub mod runtime;
 pub mod signals;
+pub mod tz;
 
 /// Entry point: parses arguments and runs the daemon or the client; returns the exit status.
 pub fn main_with_args(args: &[String]) -> i32 {

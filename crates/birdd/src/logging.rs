@@ -167,7 +167,7 @@ impl<S: Subscriber> Layer<S> for BirdLayer {
         let mut m = Msg(String::new());
         event.record(&mut m);
         let now = crate::runtime::now();
-        let stamp = targets.time.format(now, now, 0);
+        let stamp = targets.time.format(now, now, crate::tz::utc_offset(now.secs()));
         let line = format!("{stamp} <{}> {}\n", class_name(class), m.0);
         for t in targets.list.iter().filter(|t| t.classes.contains(&class)) {
             match &t.sink {

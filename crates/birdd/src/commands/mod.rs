@@ -28,7 +28,8 @@ pub enum After {
 
 /// The time context for replies.
 pub fn time_context(d: &Daemon) -> TimeContext {
-    TimeContext { formats: d.time_formats.clone(), now: crate::runtime::now(), utc_offset_secs: 0 }
+    let now = crate::runtime::now();
+    TimeContext { formats: d.time_formats.clone(), now, utc_offset_secs: crate::tz::utc_offset(now.secs()) }
 }
 
 /// Whether `name` is a symbol of the running configuration.
