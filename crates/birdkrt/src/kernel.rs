@@ -305,7 +305,7 @@ impl Kernel {
     }
 
     fn writes_allowed(&self) -> bool {
-        matches!(self.sync, SyncState::Idle | SyncState::Pruning | SyncState::Scanning) && !self.stopping
+        matches!(self.sync, SyncState::Idle | SyncState::Pruning) && !self.stopping
     }
 
     fn issue(&mut self, net: Net, w: Write) {
@@ -497,8 +497,8 @@ impl Kernel {
                 }
             }
         }
-        // The dump is the truth about what the kernel holds of ours. Writes still in flight were sent
-        // after the dump started only if they were issued while scanning; keep our view for those.
+        // The dump is the truth about what the kernel holds of ours, except for writes still in flight
+        // (issued before the scan started, nothing is written while scanning): keep our view for those.
         let inflight: BTreeSet<Net> = self.inflight.values().flatten().copied().collect();
         for net in &inflight {
             if let Some(r) = self.installed.get(net) {
@@ -648,21 +648,16 @@ impl Protocol for Kernel {
         !pe.importers.iter().flatten().any(|i| *i == route.sender())
     }
 
-    fn shutdown(&mut self, ctx: &mut ProtoCtx<'_>) -> PState {
+    fn shutdown(&mut self, _ctx: &mut ProtoCtx<'_>) -> PState {
         self.stopping = true;
         if let Some(k) = self.timer.take() {
             birdloop::with_current(|g| g.remove_timer(k));
         }
         if !self.cfg.persist {
-            // Withdraw everything we exported: what we know is in the kernel, plus what a synchronous
-            // refeed says the export holds (for routes whose write is still in flight).
-            let mut nets: BTreeSet<Net> = self.installed.keys().copied().collect();
-            if matches!(self.sync, SyncState::Idle | SyncState::Pruning | SyncState::Scanning) {
-                for (net, r) in self.refeed_now(ctx) {
-                    self.installed.entry(net).or_insert(r);
-                    nets.insert(net);
-                }
-            }
+            // Every route we exported, converted to a withdrawal: the installed map holds each route we
+            // wrote (in flight or acknowledged) and each of ours the last dump found. Exports the channel
+            // had not delivered yet were never written, so there is nothing to withdraw for them.
+            let nets: BTreeSet<Net> = self.installed.keys().copied().collect();
             for net in nets {
                 if let Some(r) = self.installed.get(&net).cloned() {
                     self.issue(net, Write::Delete(r));

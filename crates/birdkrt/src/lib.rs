@@ -25,15 +25,17 @@
 //!   delete, REPLACE (same metric; for IPv6 only unicast routes with gateways) or delete-then-add. This
 //!   repairs any divergence: routes deleted or changed behind our back come back; routes we no longer
 //!   export go. When every write is acknowledged the state is **IDLE**.
-//! * **IDLE** (and PRUNING, SCANNING): each export is compared with the installed map and written at once.
+//! * **IDLE** (and PRUNING): each export is compared with the installed map and written at once. While
+//!   SCANNING exports only update the desired map; the prune after the dump applies them.
 //! * Per-route errors are logged and counted ([`kernel::KrtStats`]) and make the net unknown until the
 //!   next scan; they are never fatal. A notification overrun (ENOBUFS) triggers a rescan.
 //! * `merge paths`: the route written for a net is the merge of its ECMP set (read from the table). The
 //!   channel offers the protocol only the best route of a merged feed, so a change of another member of
 //!   the set reaches the kernel when the best route changes or, at the latest, with the next scan.
-//! * **Shutdown**: unless `persist`, every route we exported (the installed map, completed by a
-//!   synchronous refeed of the table for writes still in flight) is deleted; the protocol reports DOWN
-//!   only when every delete is acknowledged. With `persist` the routes stay.
+//! * **Shutdown**: the channel's export is already closed; unless `persist`, every route we exported (the
+//!   installed map: each route written, acknowledged or in flight, and each of ours the last dump found)
+//!   is converted to a delete; the protocol reports DOWN only when every delete is acknowledged. With
+//!   `persist` the routes stay (and the next start's first scan adopts them).
 //!
 //! # Threads, runtime and events
 //!

@@ -219,6 +219,12 @@ fn shutdown_withdraws_unless_persist() {
         assert_eq!(done.load(Ordering::SeqCst), 1, "shutdown completes");
         if persist {
             assert_eq!(w.mock.routes(T).len(), 3, "persist keeps exported routes");
+            // The next instance's first scan adopts them: nothing is rewritten.
+            let writes = w.mock.write_log().len();
+            let _h2 = w.spawn("kernel2", w.cfg());
+            w.settle();
+            assert_eq!(w.mock.write_log().len(), writes);
+            assert_eq!(w.mock.routes(T).len(), 3);
         } else {
             assert_eq!(w.mock.routes(T), vec![alien], "every exported route is withdrawn, aliens stay");
         }
