@@ -484,7 +484,16 @@ impl Fsm {
 
     /// Feed one event at time `now` (seconds, any monotonic origin); returns the outputs.
     pub fn step(&mut self, now: u64, ev: Event) -> Result<Vec<Output>, FsmError> {
+        let prev = self.now;
         self.now = now;
+        let r = self.step_inner(ev);
+        if r.is_err() {
+            self.now = prev;
+        }
+        r
+    }
+
+    fn step_inner(&mut self, ev: Event) -> Result<Vec<Output>, FsmError> {
         let mut o = Vec::new();
         match ev {
             Event::Start => {
