@@ -16,6 +16,15 @@
 //!   routing glue: (AFI/SAFI, attrs, nets) ──UpdatePacker──▶ UPDATE bytes (≤ negotiated max size)
 //! ```
 //!
+//! # FSM
+//!
+//! [`fsm::Fsm`] is one BGP protocol instance with BIRD's two connections (outgoing and incoming), its
+//! timers (connect delay, connect retry, hold, keepalive, error wait with doubling, send hold,
+//! graceful restart), collision detection by BGP identifier and the protocol states `show protocols`
+//! shows. [`fsm::Fsm::state_name`], [`fsm::Fsm::status_info`], [`fsm::Fsm::show_lines`] and
+//! [`fsm::LastError`] give BIRD's texts; [`fsm::Session`] holds what the OPENs negotiated, including
+//! the [`wire::SessionCtx`] the codec needs.
+//!
 //! # Attributes
 //!
 //! Path attributes decode straight into birdtable's model ([`birdtable::attrs::EAttr`], sorted by id,
@@ -78,7 +87,7 @@
 //! | 4271 | A Border Gateway Protocol 4 (BGP-4) | supported (codec, FSM §8 with BIRD's two-connection model; delay open not implemented) |
 //! | 4360 | BGP Extended Communities Attribute | supported (as opaque 8-byte values) |
 //! | 4456 | BGP Route Reflection | partial (ORIGINATOR_ID, CLUSTER_LIST codec; reflection in the routing glue) |
-//! | 4724 | Graceful Restart Mechanism for BGP | partial (capability both ways, receiving side: `SessionDown { graceful }`, End-of-RIB) |
+//! | 4724 | Graceful Restart Mechanism for BGP | partial (capability both ways; receiving side in the FSM: `SessionDown { graceful }`, restart timer, a new connection as restart; End-of-RIB markers; the restarting side is not done) |
 //! | 4760 | Multiprotocol Extensions for BGP-4 | supported (AFI/SAFI generic in capabilities; IP prefixes decoded for AFI 1/2, SAFI 1/2) |
 //! | 5492 | Capabilities Advertisement with BGP-4 | supported (unknown capabilities kept) |
 //! | 6286 | AS-Wide Unique BGP Identifier | supported (zero identifier refused; equal identifiers refused on iBGP) |
