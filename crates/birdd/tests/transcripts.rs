@@ -131,6 +131,12 @@ fn show_commands_match_bird() {
     assert_eq!(s.cmd("enable static4"), rename("62-enable"));
     assert_eq!(s.cmd("enable static4"), rename("63-enable-again"));
     assert_eq!(s.cmd("show route table static4"), "9001 Table name required\n");
+    // show symbols: BIRD lists in hash order; compare one symbol and the filter class.
+    assert_eq!(
+        s.cmd("show symbols p_lg4"),
+        transcript("36-show-symbols-one").replace("peer_b4 ", "p_lg4   ")
+    );
+    assert_eq!(s.cmd("show symbols filter"), "1010-lg_export\tfilter\n0000 \n");
 }
 
 #[test]

@@ -7,6 +7,7 @@ pub mod show_memory;
 pub mod show_protocols;
 pub mod show_route;
 pub mod show_status;
+pub mod show_symbols;
 
 use birdcli::{code, Command, ProtoTarget, ReplyWriter, TableSelect, TimeContext};
 
@@ -90,6 +91,7 @@ pub fn execute(d: &mut Daemon, cmd: Command, restricted: bool, w: &mut ReplyWrit
         Command::ShowProtocols { all, target } => show_protocols::run(d, all, target.as_ref(), w),
         Command::ShowRoute(q) => show_route::run(d, &q, restricted, w),
         Command::Eval(text) => eval(d, &text, w),
+        Command::ShowSymbols(q) => show_symbols::run(d, &q, w),
         Command::ShowMemory => show_memory::run(d, w),
         Command::ShowThreads { all } => return After::Threads { all },
         Command::Enable { target, message } => actions::run(d, actions::Action::Enable, &target, message, w),
@@ -136,7 +138,6 @@ fn eval(d: &Daemon, text: &str, w: &mut ReplyWriter) {
 fn not_available(cmd: &Command, w: &mut ReplyWriter) {
     let what = match cmd {
         Command::ShowInterfaces { .. } => "show interfaces (no device protocol yet)",
-        Command::ShowSymbols(_) => "show symbols",
         Command::ShowStatic { .. } => "show static",
         Command::ShowBfdSessions { .. } => "show bfd sessions (no BFD protocol)",
         Command::ShowOspf { .. } => "show ospf (no OSPF protocol)",
