@@ -131,6 +131,7 @@ fn show_commands_match_bird() {
     assert_eq!(s.cmd("enable static4"), rename("62-enable"));
     assert_eq!(s.cmd("enable static4"), rename("63-enable-again"));
     assert_eq!(s.cmd("show route table static4"), "9001 Table name required\n");
+    assert_eq!(s.cmd("reload static6"), "0015-static6: reloading\n0000 \n");
     // show symbols: BIRD lists in hash order; compare one symbol and the filter class.
     assert_eq!(
         s.cmd("show symbols p_lg4"),

@@ -16,6 +16,8 @@ pub enum Action {
     Disable,
     /// `restart`
     Restart,
+    /// `reload [in|out]`
+    Reload(birdcli::ReloadDir),
 }
 
 /// Shell-style pattern match (`*`, `?`), as BIRD's `patmatch`.
@@ -87,6 +89,15 @@ pub fn run(
                 e.handle.enable();
                 tracing::info!("{name}: enabled by CLI");
                 ProtoOutcome::Enabled
+            }
+            Action::Reload(_) if down || st.state != PState::Up => ProtoOutcome::NotUp,
+            Action::Reload(dir) => {
+                e.handle.reload(match dir {
+                    birdcli::ReloadDir::In => birdproto::ReloadDir::In,
+                    birdcli::ReloadDir::Out => birdproto::ReloadDir::Out,
+                    birdcli::ReloadDir::Both => birdproto::ReloadDir::Both,
+                });
+                ProtoOutcome::Reloading
             }
             Action::Restart if down => ProtoOutcome::AlreadyDisabled,
             Action::Restart => {

@@ -101,6 +101,7 @@ pub fn execute(d: &mut Daemon, cmd: Command, restricted: bool, w: &mut ReplyWrit
         Command::Restart { target, message } => {
             actions::run(d, actions::Action::Restart, &target, message, w)
         }
+        Command::Reload { dir, target } => actions::run(d, actions::Action::Reload(dir), &target, None, w),
         Command::Configure { soft: _, file, timeout } => {
             if timeout.is_some() {
                 w.finish(code::PARSE_ERROR, "configure timeout is not available in this build");
@@ -141,7 +142,6 @@ fn not_available(cmd: &Command, w: &mut ReplyWriter) {
         Command::ShowStatic { .. } => "show static",
         Command::ShowBfdSessions { .. } => "show bfd sessions (no BFD protocol)",
         Command::ShowOspf { .. } => "show ospf (no OSPF protocol)",
-        Command::Reload { .. } => "reload",
         Command::GracefulRestart => "graceful restart",
         Command::Debug { .. } => "debug",
         Command::Mrtdump { .. } => "mrtdump",
