@@ -386,8 +386,6 @@ fn show_protocols_all_like_the_bird2_transcripts() {
     // 04-show-protocols-all-bgp: established (our capabilities as BIRD advertised them there).
     let mut c = FsmConfig::new(65001, PeerAs::Exact(65002), Ipv4Addr::new(127, 0, 0, 2));
     c.hold_time = 90;
-    c.capabilities.graceful_restart = Some(GracefulRestart::default());
-    c.capabilities.llgr = Some(vec![]);
     let mut f = Fsm::new(c.clone());
     step(&mut f, 0, Event::Start);
     step(&mut f, 5, Event::TimerExpired(Timer::ConnectDelay));

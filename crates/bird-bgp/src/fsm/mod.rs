@@ -39,7 +39,7 @@ pub use error::{LastError, MiscError};
 pub use session::{capability_lines, Session};
 pub use show::ShowInfo;
 
-use crate::wire::{AfiSafi, Capabilities, Message, Notification, Open, Role, WireError};
+use crate::wire::{AfiSafi, Capabilities, GracefulRestart, Message, Notification, Open, Role, WireError};
 
 /// Which of the two connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -186,7 +186,7 @@ pub struct FsmConfig {
 
 impl FsmConfig {
     /// A configuration with BIRD's defaults: IPv4 unicast, route refresh, enhanced refresh, 4-byte
-    /// ASNs.
+    /// ASNs, graceful restart and long-lived graceful restart aware (the receiving side).
     pub fn new(local_as: u32, peer_as: PeerAs, router_id: Ipv4Addr) -> FsmConfig {
         FsmConfig {
             local_as,
@@ -208,6 +208,9 @@ impl FsmConfig {
                 route_refresh: true,
                 enhanced_refresh: true,
                 as4: Some(local_as),
+                // BIRD is graceful restart and long-lived graceful restart aware by default.
+                graceful_restart: Some(GracefulRestart::default()),
+                llgr: Some(Vec::new()),
                 ..Capabilities::default()
             },
             role: None,
