@@ -537,3 +537,74 @@ fn merged_feeds_carry_obsolete_routes() {
     assert_eq!(channel_step(&mut x, &mut exported), 1);
     assert_eq!(x.accepted_count(), 0);
 }
+
+#[test]
+fn subnet_feeds_walk_only_matching_nets_with_a_trie() {
+    let g = det_group("trie");
+    let mut cfg = TableConfig::new("trie", NetType::Ipv4);
+    cfg.settle_min = Duration::ZERO;
+    cfg.trie = true;
+    let t = Table::new(cfg, &g);
+    let plain = TableConfig { trie: false, ..TableConfig::new("plain", NetType::Ipv4) };
+    let t2 = Table::new(plain, &g);
+    let imp = t.add_importer("imp");
+    let imp2 = t2.add_importer("imp");
+    let s = RouteSrc::new(&Source::new("s", metric_class()), 0);
+    // 65536 nets 10.a.b.0/24; 256 of them in 10.7.0.0/16.
+    let big = 1u32 << 16;
+    for chunk in (0..big).collect::<Vec<_>>().chunks(4096) {
+        let items =
+            || chunk.iter().map(|&i| birdtable::Import::Update(n(i), Route::new(s.clone(), attrs(i), 100)));
+        imp.import_batch(items());
+        imp2.import_batch(items());
+    }
+    assert!(t.has_net_trie() && !t2.has_net_trie());
+    assert!(t.net_trie_heap_bytes() > 0);
+    let scope = Prefilter::Subnet(net("10.7.0.0/16"));
+    assert_eq!(t.subnet_ids(&net("10.7.0.0/16")).unwrap().len(), 256);
+
+    let mut x = sub(&t, ExportMode::Best, scope.clone());
+    let mut v = View::new(ExportMode::Best);
+    // Changes inside and outside the scope while feeding, including a new net inside it.
+    step(&mut x, &mut v, 10);
+    imp.import(n(7 * 256 + 200), Route::new(s.clone(), attrs(1), 200));
+    imp.withdraw(n(7 * 256 + 3), &s);
+    imp.import(net("10.7.255.128/25"), Route::new(s.clone(), attrs(1), 100));
+    imp.withdraw(n(9), &s);
+    t.flush_announcements();
+    drain(&mut x, &mut v);
+    assert_eq!(x.state(), ExportState::Ready);
+    let want: std::collections::BTreeMap<_, _> =
+        expected_ids(&t, ExportMode::Best).into_iter().filter(|(k, _)| scope.matches(k)).collect();
+    assert_eq!(v.ids(), want);
+    assert_eq!(want.len(), 256);
+    assert!(x.stats().walked <= 257, "walked {} ids for 256 nets", x.stats().walked);
+
+    // Without a trie the walk visits every id.
+    let mut y = sub(&t2, ExportMode::Best, scope.clone());
+    let mut w = View::new(ExportMode::Best);
+    drain(&mut y, &mut w);
+    assert_eq!(w.ids().len(), 256);
+    assert_eq!(y.stats().walked, u64::from(big));
+
+    // Refeeds of a subnet by a subscriber of everything, and the feed-only walk, use the trie too; a trie
+    // enabled later is built from the nets present.
+    let mut z = sub(&t, ExportMode::Best, Prefilter::All);
+    let mut zv = View::new(ExportMode::Best);
+    drain(&mut z, &mut zv);
+    let walked = z.stats().walked;
+    z.refeed(Prefilter::Subnet(net("10.200.0.0/16"))).unwrap();
+    let got = drain(&mut z, &mut zv);
+    assert_eq!(got.iter().filter(|e| matches!(e, Export::Feed { .. })).count(), 256);
+    assert!(z.stats().walked - walked <= 256, "{:?} after {walked}", z.stats());
+    assert_eq!(t.feed(ExportMode::Best, Prefilter::Subnet(net("10.7.0.0/16"))).count(), 256);
+    t2.enable_net_trie();
+    assert_eq!(t2.subnet_ids(&net("10.7.0.0/16")).unwrap().len(), 256);
+    // Emptied nets leave the trie once every recipient passed them.
+    for i in 0..256 {
+        imp2.withdraw(n(7 * 256 + i), &s);
+    }
+    drop(y);
+    t2.flush_announcements();
+    assert_eq!(t2.subnet_ids(&net("10.7.0.0/16")).unwrap().len(), 0);
+}

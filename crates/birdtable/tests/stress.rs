@@ -226,6 +226,8 @@ fn build(p: &Params, group: &ThreadGroup, threaded: bool) -> World {
     cfg.settle_max = Duration::from_millis(5);
     cfg.journal_block = 16;
     cfg.cork = Some(birdtable::cork::Cork::new("stress"));
+    // Odd seeds keep a net trie: subnet feeds and refeeds walk it instead of every id.
+    cfg.trie = p.seed % 2 == 1;
     let table = Table::new(cfg, group);
     let errors = Arc::new(Mutex::new(Vec::new()));
     let done = Arc::new(AtomicUsize::new(0));

@@ -210,6 +210,8 @@ pub struct ExportStats {
     pub deferred: u64,
     /// Walk stretches cut short by the loop's time budget.
     pub yielded: u64,
+    /// Net ids visited by (re)feed walks.
+    pub walked: u64,
 }
 
 /// A subscription to a table's exports, used from the subscriber's loop. See the module docs.
@@ -261,8 +263,13 @@ impl Table {
                 Prefilter::Net(n) => st.index.get(n),
                 _ => None,
             };
-            (rec, single)
+            let ids = match &req.prefilter {
+                Prefilter::Subnet(n) => st.trie.as_ref().and_then(|t| t.subnet_ids(n)),
+                _ => None,
+            };
+            (rec, (single, ids))
         };
+        let (single, ids) = single;
         let state = ExportState::Down.transition(ExportState::Feeding).expect("down -> feeding is legal");
         let sub = ExportSub {
             table: self.clone(),
@@ -275,7 +282,7 @@ impl Table {
                 single,
                 single_done: false,
                 refeed: false,
-                ids: None,
+                ids,
             }),
             filter: req.prefilter,
             state,
@@ -377,15 +384,13 @@ impl ExportSub {
             Prefilter::Net(n) => self.table.lookup(n),
             _ => None,
         };
-        self.feed = Some(FeedRun {
-            gen: self.gen,
-            scope,
-            cursor: 0,
-            single,
-            single_done: false,
-            refeed: true,
-            ids: None,
-        });
+        // A refeed of everything by a subnet subscription walks the subscription's subnet.
+        let ids = match (&scope, &self.filter) {
+            (Prefilter::Subnet(n), _) | (Prefilter::All, Prefilter::Subnet(n)) => self.table.subnet_ids(n),
+            _ => None,
+        };
+        self.feed =
+            Some(FeedRun { gen: self.gen, scope, cursor: 0, single, single_done: false, refeed: true, ids });
     }
 
     /// Mark `id` accepted by the subscriber's export filter (and not rejected). Returns whether it was
@@ -612,9 +617,8 @@ impl ExportSub {
             }
             (_, Some(ids)) => {
                 // `cursor` is the next id to walk; ids below it are walked.
-                match ids.iter().position(|&i| i >= run.cursor) {
-                    Some(k) => {
-                        let id = ids[k];
+                match ids.get(ids.partition_point(|&i| i < run.cursor)) {
+                    Some(&id) => {
                         run.cursor = id + 1;
                         Some(Some(NetId(id)))
                     }
@@ -636,6 +640,7 @@ impl ExportSub {
         };
         match next {
             Some(Some(id)) => {
+                self.stats.walked += 1;
                 if self.seen.fed_in(id, gen) {
                     return None;
                 }
@@ -716,6 +721,8 @@ pub struct Feeder {
     filter: Prefilter,
     cursor: u32,
     single: Option<Option<NetId>>,
+    /// Subnet scope walked through the net trie: the ids, and the next index.
+    ids: Option<(Vec<u32>, usize)>,
 }
 
 impl Table {
@@ -725,7 +732,11 @@ impl Table {
             Prefilter::Net(n) => Some(self.lookup(n)),
             _ => None,
         };
-        Feeder { table: self.clone(), mode, filter, cursor: 0, single }
+        let ids = match &filter {
+            Prefilter::Subnet(n) => self.subnet_ids(n).map(|v| (v, 0)),
+            _ => None,
+        };
+        Feeder { table: self.clone(), mode, filter, cursor: 0, single, ids }
     }
 }
 
@@ -734,9 +745,14 @@ impl Iterator for Feeder {
 
     fn next(&mut self) -> Option<(Net, Vec<Route>)> {
         loop {
-            let id = match &mut self.single {
-                Some(s) => s.take()?,
-                None => {
+            let id = match (&mut self.single, &mut self.ids) {
+                (Some(s), _) => s.take()?,
+                (None, Some((ids, k))) => {
+                    let id = *ids.get(*k)?;
+                    *k += 1;
+                    NetId(id)
+                }
+                (None, None) => {
                     if self.cursor >= self.table.0.nets.len() {
                         return None;
                     }

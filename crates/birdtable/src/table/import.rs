@@ -423,7 +423,7 @@ pub(crate) fn apply(
     };
 
     let id = match &new {
-        Some(_) => st.index.get_or_insert(net).0,
+        Some(_) => st.index_insert(net),
         None => match st.index.get(&net) {
             Some(id) => id,
             None => return ImportOutcome::nothing(ImportResult::NotFound),
@@ -575,7 +575,7 @@ pub(crate) fn apply(
             // A tombstone: keeps the seq for feeds until every recipient passed it.
             st.pending.push_back((seq, Pending::Net(id)));
         } else {
-            st.index.remove(&net);
+            st.index_remove(&net);
         }
     }
 

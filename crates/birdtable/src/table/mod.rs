@@ -22,7 +22,7 @@ use birdevent::journal::Journal;
 use birdevent::{Callback, Event, EventList};
 use birdloop::{Clock, Loop, ThreadGroup, Time, TimerKey};
 use birdmem::IdMap;
-use birdnet::{Net, NetType};
+use birdnet::{Net, NetType, Trie4, Trie6};
 use birdrcu::level::Rtable;
 use birdrcu::{Domain, LevelId};
 
@@ -53,6 +53,10 @@ pub struct TableConfig {
     pub cork: Option<Arc<Cork>>,
     /// Journal block size (items).
     pub journal_block: usize,
+    /// `trie yes`: keep a trie of the nets present (maintained under the table lock), so subnet feeds and
+    /// refeeds ([`Prefilter::Subnet`](crate::Prefilter::Subnet)) walk only the nets inside their prefix
+    /// instead of every net id. Off by default, as in BIRD: it costs memory per net.
+    pub trie: bool,
 }
 
 impl fmt::Debug for TableConfig {
@@ -79,6 +83,7 @@ impl TableConfig {
             cork_low: 32_768,
             cork: None,
             journal_block: 512,
+            trie: false,
         }
     }
 }
@@ -129,6 +134,78 @@ pub(crate) struct TableState {
     pub(crate) announced: u64,
     pub(crate) settle: service::Settle,
     pub(crate) prune: Option<service::PrunePass>,
+    /// Nets present, by prefix (`trie yes`): net → id.
+    pub(crate) trie: Option<NetTrie>,
+}
+
+/// The tries of nets present, one per address family.
+#[derive(Default)]
+pub(crate) struct NetTrie {
+    v4: Trie4<u32>,
+    v6: Trie6<u32>,
+}
+
+impl NetTrie {
+    fn insert(&mut self, net: Net, id: NetId) {
+        match net {
+            Net::Ip4(p) => {
+                self.v4.insert(p, id.0);
+            }
+            Net::Ip6(p) => {
+                self.v6.insert(p, id.0);
+            }
+            _ => {}
+        }
+    }
+
+    fn remove(&mut self, net: &Net) {
+        match net {
+            Net::Ip4(p) => {
+                self.v4.remove(p);
+            }
+            Net::Ip6(p) => {
+                self.v6.remove(p);
+            }
+            _ => {}
+        }
+    }
+
+    /// Ids of the nets equal to or inside `net`, ascending (`None`: not an IP net, walk everything).
+    pub(crate) fn subnet_ids(&self, net: &Net) -> Option<Vec<u32>> {
+        let mut v: Vec<u32> = match net {
+            Net::Ip4(p) => self.v4.subnets(p).map(|(_, &id)| id).collect(),
+            Net::Ip6(p) => self.v6.subnets(p).map(|(_, &id)| id).collect(),
+            _ => return None,
+        };
+        v.sort_unstable();
+        Some(v)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.v4.heap_bytes() + self.v6.heap_bytes()
+    }
+}
+
+impl TableState {
+    /// The id of `net`, added to the index (and the trie) if new.
+    pub(crate) fn index_insert(&mut self, net: Net) -> NetId {
+        let (id, added) = self.index.get_or_insert(net);
+        if added {
+            if let Some(t) = self.trie.as_mut() {
+                t.insert(net, id);
+            }
+        }
+        id
+    }
+
+    /// Drop `net` from the index (and the trie).
+    pub(crate) fn index_remove(&mut self, net: &Net) {
+        if self.index.remove(net).is_some() {
+            if let Some(t) = self.trie.as_mut() {
+                t.remove(net);
+            }
+        }
+    }
 }
 
 /// Counters readable without the lock.
@@ -226,6 +303,7 @@ impl Table {
                 announced: 0,
                 settle: service::Settle::default(),
                 prune: None,
+                trie: config.trie.then(NetTrie::default),
             };
             TableInner {
                 name: name.clone(),
@@ -311,6 +389,39 @@ impl Table {
     /// and attributes.
     pub fn index_heap_bytes(&self) -> usize {
         self.0.state.lock().index.heap_bytes() + self.0.nets.heap_bytes()
+    }
+
+    /// Start keeping the trie of nets present (`trie yes`, see [`TableConfig::trie`]), built now from the
+    /// nets indexed (under the table lock: one pass over the net ids). No-op if kept already.
+    pub fn enable_net_trie(&self) {
+        let mut st = self.0.state.lock();
+        if st.trie.is_some() {
+            return;
+        }
+        let mut t = NetTrie::default();
+        let _g = birdrcu::read();
+        for id in 0..self.0.nets.len() {
+            if let Some(l) = self.0.load(NetId(id)) {
+                t.insert(l.net(), NetId(id));
+            }
+        }
+        st.trie = Some(t);
+    }
+
+    /// Whether the table keeps a trie of its nets.
+    pub fn has_net_trie(&self) -> bool {
+        self.0.state.lock().trie.is_some()
+    }
+
+    /// Heap bytes of the net trie (0 without one).
+    pub fn net_trie_heap_bytes(&self) -> usize {
+        self.0.state.lock().trie.as_ref().map_or(0, NetTrie::heap_bytes)
+    }
+
+    /// Ids of the indexed nets equal to or inside `net`, ascending, when the table keeps a net trie
+    /// (`None` otherwise). Takes the table lock for the trie walk.
+    pub fn subnet_ids(&self, net: &Net) -> Option<Vec<u32>> {
+        self.0.state.lock().trie.as_ref().and_then(|t| t.subnet_ids(net))
     }
 
     /// The id of `net`, if indexed. Takes the table lock.

@@ -152,7 +152,7 @@ fn free_net_if_empty(t: &TableInner, st: &mut TableState, id: NetId, first_live:
     let net = l.net();
     slot.store(std::ptr::null_mut(), Ordering::Release);
     st.retired.lists.push(RetiredList(p));
-    st.index.remove(&net);
+    st.index_remove(&net);
 }
 
 pub(crate) fn prune_event(t: &Arc<TableInner>) {
