@@ -608,3 +608,61 @@ fn subnet_feeds_walk_only_matching_nets_with_a_trie() {
     t2.flush_announcements();
     assert_eq!(t2.subnet_ids(&net("10.7.0.0/16")).unwrap().len(), 0);
 }
+
+#[test]
+fn long_walks_yield_when_another_loop_waits() {
+    use birdloop::{GroupKind, ThreadParams};
+    // A subnet subscription without a trie on a large table walks every id and feeds nothing for long
+    // stretches: once another loop of the thread waits, the walk must yield (re-activating its callback)
+    // instead of running to the end.
+    let g = det_group("yield-build");
+    let t = Table::new(TableConfig::new("yield", NetType::Ipv4), &g);
+    let imp = t.add_importer("imp");
+    let s = RouteSrc::new(&Source::new("s", metric_class()), 0);
+    for chunk in (0..200_000u32).collect::<Vec<_>>().chunks(8192) {
+        imp.import_batch(
+            chunk.iter().map(|&i| birdtable::Import::Update(n(i), Route::new(s.clone(), attrs(i), 100))),
+        );
+    }
+    let (cb, activations) = counting_callback("yield");
+    let x = Arc::new(Mutex::new(t.subscribe(ExportRequest {
+        mode: ExportMode::Best,
+        prefilter: Prefilter::Subnet(net("192.168.0.0/16")),
+        callback: cb.clone(),
+    })));
+    run_list(&cb);
+    let before = activations.load(Ordering::Relaxed);
+
+    let group = ThreadGroup::new("yield", GroupKind::Worker, ThreadParams::worker(), 1).unwrap();
+    let lp = Loop::new("subscriber", LevelId::Proto, &group);
+    let other = Loop::new("other", LevelId::Proto, &group);
+    let t0 = std::time::Instant::now();
+    while group.unassigned_count() != 0 && t0.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = Mutex::new(tx);
+    let (x2, other_events) = (x.clone(), other.events().clone());
+    let poke = Event::new("poke", || {});
+    let ev = Event::new("drain", move || {
+        // Another loop of this thread now waits: the budget shrinks to `min time`.
+        other_events.send(&poke);
+        let mut x = x2.lock().unwrap();
+        let t = std::time::Instant::now();
+        let got = x.next();
+        tx.lock().unwrap().send((got.is_none(), x.is_feeding(), (x.stats(), t.elapsed()))).unwrap();
+    });
+    lp.events().send(&ev);
+    let (none, feeding, stats) = rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    group.shutdown();
+    let (stats, took) = stats;
+    assert!(none && feeding, "the walk yielded before its end: {stats:?} in {took:?}");
+    assert_eq!(stats.yielded, 1);
+    assert!(stats.walked < 200_000, "walked {}", stats.walked);
+    run_list(&cb);
+    assert_eq!(activations.load(Ordering::Relaxed), before + 1, "the callback brings the subscriber back");
+    // Outside a loop the rest runs to the end.
+    let mut x = x.lock().unwrap();
+    assert!(matches!(x.next(), Some(Export::Fed)));
+    assert_eq!(x.stats().walked, 200_000);
+}
