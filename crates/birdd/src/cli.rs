@@ -178,12 +178,15 @@ fn accept(g: &mut LoopGuard<'_>, server: &Arc<Server>, l: &mut UnixListener, sc:
                     continue;
                 }
                 let mut conn = Conn::new(Arc::clone(server), sc);
-                conn.out.extend(conn.session.take_output());
+                let greeting = conn.session.lock().unwrap_or_else(|e| e.into_inner()).take_output();
+                conn.out.extend(greeting);
+                let session = Arc::clone(&conn.session);
                 let res = g.add_socket(stream, Interest::BOTH, move |g, key, s: &mut UnixStream, r| {
                     conn.on_ready(g, key, s, r)
                 });
-                if let Err(e) = res {
-                    tracing::warn!("CLI: cannot register connection: {e}");
+                match res {
+                    Ok(key) => crate::echo::register(key, &session),
+                    Err(e) => tracing::warn!("CLI: cannot register connection: {e}"),
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -201,7 +204,7 @@ type ThreadsSlot = Arc<Mutex<Option<Vec<String>>>>;
 
 struct Conn {
     server: Arc<Server>,
-    session: Session,
+    session: Arc<Mutex<Session>>,
     out: Vec<u8>,
     threads: Option<ThreadsSlot>,
     stop_after_flush: bool,
@@ -209,10 +212,29 @@ struct Conn {
 
 impl Conn {
     fn new(server: Arc<Server>, sc: &SessionConfig) -> Conn {
-        Conn { server, session: Session::new(sc), out: Vec::new(), threads: None, stop_after_flush: false }
+        Conn {
+            server,
+            session: Arc::new(Mutex::new(Session::new(sc))),
+            out: Vec::new(),
+            threads: None,
+            stop_after_flush: false,
+        }
     }
 
     fn on_ready(&mut self, g: &mut LoopGuard<'_>, key: SockKey, s: &mut UnixStream, r: Ready) {
+        let session = Arc::clone(&self.session);
+        let mut sess = session.lock().unwrap_or_else(|e| e.into_inner());
+        self.ready(g, key, s, r, &mut sess);
+    }
+
+    fn ready(
+        &mut self,
+        g: &mut LoopGuard<'_>,
+        key: SockKey,
+        s: &mut UnixStream,
+        r: Ready,
+        sess: &mut Session,
+    ) {
         if r.readable && self.out.len() < OUT_CAP && !self.stop_after_flush {
             let mut buf = [0u8; 4096];
             let mut total = 0;
@@ -223,7 +245,7 @@ impl Conn {
                         return;
                     }
                     Ok(n) => {
-                        self.session.feed(&buf[..n]);
+                        sess.feed(&buf[..n]);
                         total += n;
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -235,7 +257,7 @@ impl Conn {
                 }
             }
         }
-        self.process(g);
+        self.process(g, sess);
         loop {
             if self.out.is_empty() {
                 break;
@@ -262,13 +284,13 @@ impl Conn {
         let _ = g.set_interest(key, Interest { read: want_read, write: want_write });
     }
 
-    fn process(&mut self, g: &mut LoopGuard<'_>) {
+    fn process(&mut self, g: &mut LoopGuard<'_>, sess: &mut Session) {
         loop {
             if let Some(slot) = &self.threads {
                 let lines = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
                 let Some(lines) = lines else { break };
                 self.threads = None;
-                let w = self.session.writer();
+                let w = sess.writer();
                 match lines.split_last() {
                     Some((last, rest)) => {
                         for l in rest {
@@ -282,11 +304,11 @@ impl Conn {
             if self.out.len() >= OUT_CAP || self.stop_after_flush {
                 break;
             }
-            let Some(cmd) = self.session.next_command() else { break };
+            let Some(cmd) = sess.next_command() else { break };
             let after = {
-                let restricted = self.session.is_restricted();
+                let restricted = sess.is_restricted();
                 let mut d = self.server.lock();
-                commands::execute(&mut d, cmd, restricted, self.session.writer())
+                commands::execute(&mut d, cmd, restricted, sess.writer())
             };
             match after {
                 After::Done => {}
@@ -300,9 +322,9 @@ impl Conn {
                     self.threads = Some(slot);
                 }
             }
-            self.out.extend(self.session.take_output());
+            self.out.extend(sess.take_output());
         }
-        self.out.extend(self.session.take_output());
+        self.out.extend(sess.take_output());
         let changed = self.server.lock().cli_changed;
         if changed {
             sync_extra(g, &self.server);

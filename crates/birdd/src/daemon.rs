@@ -217,6 +217,7 @@ fn start(
         cli::listen_main(&mut g, &server, listener)?;
         cli::sync_extra(&mut g, &server);
         signals::install(&mut g, &server)?;
+        crate::echo::install(&mut g)?;
     }
     tracing::info!("Started");
     let stop = rx.recv().unwrap_or(Stop::Signal);

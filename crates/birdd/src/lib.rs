@@ -14,6 +14,7 @@
 //! | [`daemon`] | startup order, daemonizing, shared state, shutdown |
 //! | [`cli`] | control sockets and sessions on the main loop |
 //! | [`commands`] | one file per command family |
+//! | [`echo`] | log messages to sessions that asked with `echo` |
 //! | [`signals`] | SIGHUP / SIGTERM / SIGINT through a self-pipe in the main loop |
 //! | [`logging`] | tracing with the config's `log` targets |
 //! | [`privileges`] | `-u`/`-g` keeping the network capabilities |
@@ -31,6 +32,7 @@ pub mod client;
 pub mod commands;
 pub mod config;
 pub mod daemon;
+pub mod echo;
 pub mod filter;
 pub mod logging;
 pub mod netif;

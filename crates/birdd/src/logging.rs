@@ -66,6 +66,20 @@ fn class_name(c: LogClass) -> &'static str {
     }
 }
 
+fn cli_class(c: LogClass) -> birdcli::LogClass {
+    match c {
+        LogClass::Debug => birdcli::LogClass::Debug,
+        LogClass::Trace => birdcli::LogClass::Trace,
+        LogClass::Info => birdcli::LogClass::Info,
+        LogClass::Remote => birdcli::LogClass::Remote,
+        LogClass::Warning => birdcli::LogClass::Warning,
+        LogClass::Error => birdcli::LogClass::Error,
+        LogClass::Auth => birdcli::LogClass::Auth,
+        LogClass::Fatal => birdcli::LogClass::Fatal,
+        LogClass::Bug => birdcli::LogClass::Bug,
+    }
+}
+
 fn syslog_severity(c: LogClass) -> u8 {
     match c {
         LogClass::Debug | LogClass::Trace => 7,
@@ -161,11 +175,12 @@ impl<S: Subscriber> Layer<S> for BirdLayer {
         let Some(targets) = TARGETS.get() else { return };
         let targets = targets.load();
         let class = class_of(event.metadata().level());
+        let mut m = Msg(String::new());
+        event.record(&mut m);
+        crate::echo::offer(cli_class(class), &m.0);
         if !targets.list.iter().any(|t| t.classes.contains(&class)) {
             return;
         }
-        let mut m = Msg(String::new());
-        event.record(&mut m);
         let now = crate::runtime::now();
         let stamp = targets.time.format(now, now, crate::tz::utc_offset(now.secs()));
         let line = format!("{stamp} <{}> {}\n", class_name(class), m.0);

@@ -234,3 +234,25 @@ fn drops_root_keeping_network_capabilities() {
     assert_eq!(std::fs::metadata(&d.socket).unwrap().uid(), 65534);
     assert!(d.cmd("show status").ends_with("0013 Daemon is up and running\n"));
 }
+
+/// `echo all`: log messages reach the session as `+text` lines (BIRD 94-echo-async), never inside a reply.
+#[test]
+fn echo_delivers_log_messages() {
+    let dir = TempDir::new("ec");
+    let c = dir.write("a.conf", &conf("", ""));
+    let d = Daemon::start(&c, &dir.path("a.ctl"));
+    let mut a = d.session();
+    assert_eq!(a.cmd("echo all"), "0000 \n");
+    assert_eq!(d.cmd("disable s2"), "0009-s2: disabled\n0000 \n");
+    let t = std::time::Instant::now();
+    let mut seen = String::new();
+    while !seen.contains("+s2: disabled by CLI\n") {
+        assert!(t.elapsed() < common::WAIT, "no echo; got {seen:?}");
+        let r = a.cmd("show status");
+        // Async lines come before the reply's first line or after its final line, never inside.
+        let first = r.lines().position(|l| l.starts_with("1000-")).unwrap();
+        assert!(r.lines().skip(first).all(|l| !l.starts_with('+')), "{r}");
+        seen.push_str(&r);
+    }
+    assert_eq!(a.cmd("echo off"), "0000 \n");
+}
