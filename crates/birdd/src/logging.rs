@@ -133,7 +133,9 @@ pub fn init(cfg: &Config, debug: bool, foreground: bool) {
     let _ = FOREGROUND.set(foreground);
     let targets = TARGETS.get_or_init(|| ArcSwap::from_pointee(build(cfg, debug, foreground)));
     targets.store(Arc::new(build(cfg, debug, foreground)));
-    let max = if debug {
+    // `-d` means BIRD's debug messages; the (very chatty) trace class only when a `log` asks for it.
+    let wants_trace = cfg.logs.iter().any(|l| l.classes.contains(&LogClass::Trace));
+    let max = if wants_trace {
         tracing::level_filters::LevelFilter::TRACE
     } else {
         tracing::level_filters::LevelFilter::DEBUG
