@@ -144,7 +144,10 @@ pub trait Protocol: Send + 'static {
         Reconfigured::NeedsRestart
     }
 
-    /// An export: `new` replaces `old` for `net` on channel `ch` (both after the export filter).
+    /// An export: `new` replaces `old` for `net` on channel `ch`. `new` is the route after the export filter
+    /// (in merged mode, the ECMP set merged into one multipath route); `old` is the table's route it replaces
+    /// (as BIRD passes it: not re-run through the filter), given only if the channel exported it, so `old`
+    /// is `None` when the protocol had nothing for the net.
     fn rt_notify(
         &mut self,
         ctx: &mut ProtoCtx<'_>,

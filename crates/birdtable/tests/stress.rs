@@ -171,6 +171,27 @@ impl ExporterState {
         }
         for _ in 0..self.rng.gen_range(1..64) {
             let Some(e) = self.sub.as_mut().unwrap().next() else { return false };
+            // Once fed, the view is complete: a refeed must find it equal to the net's list (every change
+            // before was delivered), or a route the subscriber exported would vanish without a withdrawal.
+            if let Export::Feed { net, routes, .. } = &e {
+                if self.view.fed > 0 && self.mode != ExportMode::Merged {
+                    let mut have: Vec<u32> = self
+                        .view
+                        .nets
+                        .get(net)
+                        .map(|v| v.iter().map(|r| r.id().0).collect())
+                        .unwrap_or_default();
+                    let mut fed: Vec<u32> = routes.iter().map(|r| r.id().0).collect();
+                    have.sort_unstable();
+                    fed.sort_unstable();
+                    if have != fed {
+                        errors.lock().unwrap().push(format!(
+                            "{:?}/{:?}: refeed of {net} replaces {have:?} by {fed:?} silently",
+                            self.mode, self.kind
+                        ));
+                    }
+                }
+            }
             if let Err(err) = self.view.apply(&e) {
                 errors.lock().unwrap().push(format!("{:?}/{:?}: {err}", self.mode, self.kind));
             }

@@ -23,15 +23,32 @@
 //! journal is always covered by any list loaded after it. For a journal item `s` of net `n`:
 //!
 //! 1. outside the subscription's prefilter: skip;
-//! 2. a (re)feed is running, `n` is in its scope and neither walked nor fed in this generation: feed `n`
-//!    now (*expedite*); the fresh list covers `s`;
+//! 2. the initial feed is running, `n` is in its scope and neither walked nor fed yet: feed `n` now
+//!    (*expedite*); the fresh list covers `s`;
 //! 3. `seen[n].seq ≥ s`: already covered by a feed: skip;
-//! 4. otherwise deliver it (merged mode: re-feed the net, which covers it).
+//! 4. otherwise deliver it (merged mode: re-feed the net, with the routes `s` made obsolete).
 //!
 //! Every item is therefore either reflected by exactly one feed the subscriber got or delivered once,
 //! never both, and never lost — whatever the interleaving of feeds, refeeds, pushes and restarts (the
 //! bugs BIRD fixed in e6c699d29, 83d366e9b and 8e99b5176 were all breaches of this rule). The map is
 //! dropped when no feed runs and the position passed its largest seq.
+//!
+//! # Refeeds
+//!
+//! A refeed ([`ExportSub::refeed`]) runs while the subscriber already has a complete view, which may hold
+//! routes a pending journal item removes. Covering such an item by a feed would hide the removed route
+//! from the subscriber (it could not withdraw what it exported). So a refeed never expedites nor covers:
+//! items are delivered as usual, and the walk feeds a net only when its list is older than the position;
+//! a newer one is *deferred* until the position passed it (normally as soon as the journal is drained).
+//!
+//! # Marks
+//!
+//! The subscription keeps the subscriber's accepted / rejected marks per route id ([`RouteBitmap`], BIRD's
+//! `export_accepted_map` / `export_rejected_map`): [`ExportSub::mark_accepted`], `mark_rejected`,
+//! `unmark`, `was_accepted`. Marks of a removed route are cleared when the subscription passes its removal
+//! (after returning the export carrying it), before the id can be reused, so they stay exact. With the
+//! refeed rule and merged mode's [`ExportSub::obsolete`] routes, every route a subscriber exported is
+//! among the routes of the export that replaces or removes it.
 
 mod marks;
 mod state;
