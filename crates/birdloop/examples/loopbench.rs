@@ -102,6 +102,17 @@ fn round_trips(label: &str, group: &ThreadGroup, n: usize, warmup: usize) {
             break;
         }
     }
+    // Where the loops were at the end (the group holding "rt a").
+    if let Some(snap) = birdloop::snapshot_threads_blocking(Duration::from_secs(10)) {
+        let names = |t: &birdloop::ThreadSnapshot| t.loops.iter().map(|l| l.name.clone()).collect::<Vec<_>>();
+        for g in
+            snap.groups.iter().filter(|g| g.threads.iter().any(|t| names(t).contains(&"rt a".to_owned())))
+        {
+            let placement: Vec<String> =
+                g.threads.iter().map(|t| format!("{:04x}: {:?}", t.id, names(t))).collect();
+            println!("  placement: {}", placement.join("; "));
+        }
+    }
     let n = samples[0].len();
     for v in &mut samples {
         v.sort();
