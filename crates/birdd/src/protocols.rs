@@ -85,6 +85,40 @@ fn filter(spec: &birdconf::ast::FilterSpec, program: &Program) -> Result<Arc<dyn
     Ok(Arc::new(Filt(RouteFilter::from_spec(spec, program)?)))
 }
 
+/// The birdproto form of a `protocol static` block's routes.
+pub fn static_routes(
+    s: &birdconf::ast::StaticConfig,
+    program: &Program,
+) -> Result<Vec<StaticRoute>, ConfigError> {
+    let mut routes = Vec::new();
+    for r in &s.routes {
+        let dest = match &r.dest {
+            birdconf::ast::StaticDest::Blackhole => StaticDest::Blackhole,
+            birdconf::ast::StaticDest::Unreachable => StaticDest::Unreachable,
+            birdconf::ast::StaticDest::Prohibit => StaticDest::Prohibit,
+            birdconf::ast::StaticDest::Via(hops) => StaticDest::Via(
+                hops.iter()
+                    .map(|h| StaticHop {
+                        gw: h.gw,
+                        iface: h.iface.clone(),
+                        weight: u16::try_from(h.weight.unwrap_or(1).saturating_sub(1)).unwrap_or(0),
+                        onlink: h.onlink,
+                    })
+                    .collect(),
+            ),
+            birdconf::ast::StaticDest::Recursive(_) => {
+                return Err(r.loc.error("Recursive static routes are not available in this build"))
+            }
+        };
+        let mut sr = StaticRoute::new(r.net, dest);
+        if let Some(stmts) = &r.attrs {
+            sr.attrs = Some(Arc::new(Filt(RouteFilter::route_block(stmts, program)?)));
+        }
+        routes.push(sr);
+    }
+    Ok(routes)
+}
+
 /// Builds the birdproto configuration of a checked protocol.
 pub fn proto_config(
     p: &ProtocolConfig,
@@ -96,32 +130,7 @@ pub fn proto_config(
     let mut cfg = match (&p.kind, &p.specific) {
         (ProtoKind::Static, ProtoSpecific::Static(s)) => {
             let ch = p.channels.first().ok_or_else(|| p.loc.error("Channel not specified"))?;
-            let mut routes = Vec::new();
-            for r in &s.routes {
-                let dest = match &r.dest {
-                    birdconf::ast::StaticDest::Blackhole => StaticDest::Blackhole,
-                    birdconf::ast::StaticDest::Unreachable => StaticDest::Unreachable,
-                    birdconf::ast::StaticDest::Prohibit => StaticDest::Prohibit,
-                    birdconf::ast::StaticDest::Via(hops) => StaticDest::Via(
-                        hops.iter()
-                            .map(|h| StaticHop {
-                                gw: h.gw,
-                                iface: h.iface.clone(),
-                                weight: u16::try_from(h.weight.unwrap_or(1).saturating_sub(1)).unwrap_or(0),
-                                onlink: h.onlink,
-                            })
-                            .collect(),
-                    ),
-                    birdconf::ast::StaticDest::Recursive(_) => {
-                        return Err(r.loc.error("Recursive static routes are not available in this build"))
-                    }
-                };
-                let mut sr = StaticRoute::new(r.net, dest);
-                if let Some(stmts) = &r.attrs {
-                    sr.attrs = Some(Arc::new(Filt(RouteFilter::route_block(stmts, program)?)));
-                }
-                routes.push(sr);
-            }
+            let routes = static_routes(s, program)?;
             let kind = Arc::new(StaticConfig { routes, resolver: Arc::new(ProcResolver) });
             let name = match ch.net_type {
                 NetType::Ipv6 => "ipv6",

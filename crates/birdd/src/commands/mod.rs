@@ -6,6 +6,7 @@ pub mod configure;
 pub mod show_memory;
 pub mod show_protocols;
 pub mod show_route;
+pub mod show_static;
 pub mod show_status;
 pub mod show_symbols;
 
@@ -92,6 +93,7 @@ pub fn execute(d: &mut Daemon, cmd: Command, restricted: bool, w: &mut ReplyWrit
         Command::ShowRoute(q) => show_route::run(d, &q, restricted, w),
         Command::Eval(text) => eval(d, &text, w),
         Command::ShowSymbols(q) => show_symbols::run(d, &q, w),
+        Command::ShowStatic { name } => show_static::run(d, name.as_deref(), w),
         Command::ShowMemory => show_memory::run(d, w),
         Command::ShowThreads { all } => return After::Threads { all },
         Command::Enable { target, message } => actions::run(d, actions::Action::Enable, &target, message, w),
@@ -139,7 +141,6 @@ fn eval(d: &Daemon, text: &str, w: &mut ReplyWriter) {
 fn not_available(cmd: &Command, w: &mut ReplyWriter) {
     let what = match cmd {
         Command::ShowInterfaces { .. } => "show interfaces (no device protocol yet)",
-        Command::ShowStatic { .. } => "show static",
         Command::ShowBfdSessions { .. } => "show bfd sessions (no BFD protocol)",
         Command::ShowOspf { .. } => "show ospf (no OSPF protocol)",
         Command::GracefulRestart => "graceful restart",
