@@ -258,3 +258,34 @@ fn echo_delivers_log_messages() {
     let off = a.cmd("echo off");
     assert!(off.ends_with("0000 \n") && off.lines().all(|l| l.starts_with('+') || l == "0000 "), "{off}");
 }
+
+/// `cli` sockets follow `configure`; `log "file"` statements are honoured.
+#[test]
+fn cli_sockets_and_log_file_follow_configuration() {
+    let dir = TempDir::new("cl");
+    let lg = dir.path("lg.ctl");
+    let log = dir.path("birdd.log");
+    let path = dir.write("a.conf", &format!("log \"{}\" all;\n{}", log.display(), conf("", "")));
+    let d = Daemon::start(&path, &dir.path("a.ctl"));
+    assert!(!lg.exists());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("<INFO> Started"), "{text}");
+
+    std::fs::write(
+        &path,
+        format!(
+            "log \"{}\" all;\n{}",
+            log.display(),
+            conf("", &format!("cli \"{}\" {{ restrict; }};", lg.display()))
+        ),
+    )
+    .unwrap();
+    assert!(d.cmd("configure").ends_with("0003 Reconfigured\n"));
+    let mut s = common::Session::connect(&lg);
+    assert_eq!(s.cmd("disable s1"), "8007 Access denied\n");
+    std::fs::write(&path, conf("", "")).unwrap();
+    assert!(d.cmd("configure").ends_with("0003 Reconfigured\n"));
+    assert!(!lg.exists(), "removed cli socket unlinked");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("<INFO> Reconfigured"), "{text}");
+}
