@@ -92,6 +92,19 @@ fn main() {
     let after = live() - base;
     assert_eq!(sub.accepted_count() as u64, fed);
 
+    // Subnet feeds: every net id walked without a trie, only the matching ones with it.
+    let scope = Prefilter::Subnet("10.7.0.0/16".parse().expect("net"));
+    let t0 = std::time::Instant::now();
+    let without = table.feed(ExportMode::Best, scope.clone()).count();
+    let t_without = t0.elapsed();
+    let base = live();
+    table.enable_net_trie();
+    let trie_bytes = live() - base;
+    let t0 = std::time::Instant::now();
+    let with = table.feed(ExportMode::Best, scope).count();
+    let t_with = t0.elapsed();
+    assert_eq!(with, without);
+
     println!("routes exported: {fed}");
     println!(
         "before (per-channel BTreeMap of exported routes): {} bytes = {:.1} MiB, {:.1} B/route",
@@ -105,5 +118,10 @@ fn main() {
         after as f64 / 1048576.0,
         after as f64 / f64::from(n),
         sub.marks_heap_bytes()
+    );
+    println!(
+        "net trie: {} bytes = {:.1} B/net; subnet feed of {with} nets: {t_without:?} walking every id, {t_with:?} with the trie",
+        trie_bytes,
+        trie_bytes as f64 / f64::from(n)
     );
 }
