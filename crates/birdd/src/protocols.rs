@@ -56,9 +56,8 @@ impl ProtoFilter for Filt {
     }
 
     fn same_as(&self, other: &dyn ProtoFilter) -> bool {
-        // Filters compare by compiled code; birdproto hands us only the trait object, so names plus
-        // birdfilter's code equality through the registry of filters is not reachable here. Compare the
-        // display names and, for named/inline filters, let the fingerprint in the runtime catch edits.
+        // birdproto hands over only the trait object, so compare names here; an edited filter body under
+        // the same name changes the protocol's fingerprint, and the runtime then reloads the protocol.
         self.name() == other.name()
     }
 }
