@@ -144,6 +144,11 @@ fn configure_broken_changed_and_check() {
     assert!(d.cmd("configure").ends_with("0003 Reconfigured\n"));
     d.wait_for("show protocols", |p| p.contains("s3 ") && p.contains(" up ") && !p.contains("s2 "));
     d.wait_for("show route", |r| r.contains("10.2.0.0/16") && r.contains("[s3 "));
+
+    // An edited filter under the same name (here the pipe's inline `where`) refeeds the pipe.
+    std::fs::write(&path, conf("", "").replace("net.len >= 16", "net.len >= 17")).unwrap();
+    assert!(d.cmd("configure").ends_with("0003 Reconfigured\n"));
+    d.wait_for("show route table t2 count", |r| r.contains("0 of 0 routes"));
 }
 
 #[test]
