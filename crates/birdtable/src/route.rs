@@ -384,20 +384,16 @@ pub fn ecmp_set(routes: &[Route]) -> Vec<Route> {
     let Some(best) = routes.first().filter(|r| r.is_valid()) else {
         return Vec::new();
     };
-    let class = best.src.class();
     let mut out = vec![best.clone()];
-    out.extend(
-        routes[1..]
-            .iter()
-            .filter(|r| {
-                r.is_valid()
-                    && r.pref == best.pref
-                    && r.src.class().name() == class.name()
-                    && class.mergeable(best, r)
-            })
-            .cloned(),
-    );
+    out.extend(routes[1..].iter().filter(|r| ecmp_member(best, r)).cloned());
     out
+}
+
+/// Whether `r` (not `best` itself) belongs to the multipath set of `best`: valid, of the same preference
+/// and class, and mergeable by the class.
+pub fn ecmp_member(best: &Route, r: &Route) -> bool {
+    let class = best.src.class();
+    r.is_valid() && r.pref == best.pref && r.src.class().name() == class.name() && class.mergeable(best, r)
 }
 
 /// The merged (multipath) route of an ECMP set ([`ecmp_set`], best first): the best route, with the next

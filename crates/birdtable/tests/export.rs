@@ -666,3 +666,27 @@ fn long_walks_yield_when_another_loop_waits() {
     assert!(matches!(x.next(), Some(Export::Fed)));
     assert_eq!(x.stats().walked, 200_000);
 }
+
+#[test]
+fn merged_mode_skips_changes_outside_the_multipath_set() {
+    let (_g, t, imp, s) = setup("merged-skip");
+    imp.import(n(1), Route::new(s[0].clone(), attrs(1), 100));
+    let mut x = sub(&t, ExportMode::Merged, Prefilter::All);
+    let mut v = View::new(ExportMode::Merged);
+    drain(&mut x, &mut v);
+    // Worse routes (the metric class merges nothing) come and go: the set stays [best].
+    imp.import(n(1), Route::new(s[1].clone(), attrs(5), 100));
+    imp.import(n(1), Route::new(s[2].clone(), attrs(6), 90));
+    imp.withdraw(n(1), &s[1]);
+    t.flush_announcements();
+    assert!(drain(&mut x, &mut v).is_empty());
+    assert_eq!(x.stats().merged_skipped, 3);
+    // A new best is delivered.
+    imp.import(n(1), Route::new(s[3].clone(), attrs(0), 100));
+    t.flush_announcements();
+    let got = drain(&mut x, &mut v);
+    assert!(
+        matches!(&got[..], [Export::Feed { routes, .. }] if routes.len() == 1 && routes[0].src() == &s[3])
+    );
+    check(&t, &v);
+}

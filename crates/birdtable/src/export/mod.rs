@@ -67,7 +67,7 @@ pub use state::{ExportState, IllegalTransition};
 
 use crate::list::ListRef;
 use crate::netindex::FxBuild;
-use crate::route::{ecmp_set, NetId, Route, RouteId};
+use crate::route::{ecmp_member, ecmp_set, NetId, Route, RouteId};
 use crate::table::{Change, Table};
 
 /// What a subscription receives.
@@ -229,6 +229,8 @@ pub struct ExportStats {
     pub yielded: u64,
     /// Net ids visited by (re)feed walks.
     pub walked: u64,
+    /// Merged mode: changes skipped because they left the multipath set as it was.
+    pub merged_skipped: u64,
 }
 
 /// A subscription to a table's exports, used from the subscriber's loop. See the module docs.
@@ -505,7 +507,7 @@ impl ExportSub {
                 let seq = item.seq().0;
                 let (net, id) = (item.net, item.net_id);
                 let removed = item.old.as_ref().map(Route::id);
-                let act = if !self.filter.matches(&net) {
+                let mut act = if !self.filter.matches(&net) {
                     Act::Skip
                 } else if self.feed.as_ref().is_some_and(|f| {
                     !f.refeed && f.scope.matches(&net) && !f.walked(id) && !self.seen.fed_in(id, f.gen)
@@ -544,13 +546,25 @@ impl ExportSub {
                 };
                 // A feed for this item is loaded before releasing it: the net (even emptied) stays indexed
                 // until every recipient passed its last change.
-                let fed = match &act {
+                let mut fed = match &act {
                     Act::Feed | Act::Merged(_) => {
                         let _g = birdrcu::read();
                         self.table.0.load(id).map(|l| (l.net(), l.seq(), mode_routes(self.mode, l)))
                     }
                     _ => None,
                 };
+                // Merged mode: a change that neither moved the best nor touched a route of the multipath set
+                // leaves the set as it is; skip it (changes after it that do are delivered themselves).
+                if let (Act::Merged(_), Some((_, _, set))) = (&act, &fed) {
+                    let relevant = item.best.is_some()
+                        || item.new.as_ref().is_some_and(|n| set.iter().any(|r| r.id() == n.id()))
+                        || item.old.as_ref().is_some_and(|o| set.first().is_some_and(|b| ecmp_member(b, o)));
+                    if !relevant {
+                        self.stats.merged_skipped += 1;
+                        act = Act::Skip;
+                        fed = None;
+                    }
+                }
                 item.release();
                 match act {
                     Act::Skip => {
