@@ -16,7 +16,7 @@ const LONG: Duration = Duration::from_secs(30);
 
 #[test]
 fn million_events_to_100_loops_on_2_threads_run_exactly_once() {
-    let total = scaled(1_000_000, 200_000);
+    let total = 1_000_000;
     let group = ThreadGroup::new("events-test", GroupKind::Worker, ThreadParams::worker(), 2).unwrap();
     let loops: Vec<Loop> = (0..100).map(|i| Loop::new(format!("l{i}"), LevelId::Proto, &group)).collect();
     let hits: Arc<Vec<AtomicU8>> = Arc::new((0..total).map(|_| AtomicU8::new(0)).collect());
