@@ -173,9 +173,9 @@ impl Channel {
     /// import limit, then the table. Runs in the protocol's loop.
     ///
     /// The table tells what the net had from this source ([`ImportOutcome`]), so the channel needs no lookup
-    /// of its own. Limits are checked before the import against the current counts: a route that turns out
-    /// to replace one already counted is re-imported past a `block` limit (the limit only blocks routes
-    /// that would add to the count, as BIRD's), and the count is corrected from the outcome.
+    /// of its own: the receive and import limits are checked by the table's admission callback
+    /// ([`ImportHandle::import_checked`]) only for routes that would add to their count, as BIRD checks them
+    /// in `rte_recalculate`, and the counters follow the outcome.
     pub(crate) fn import(&mut self, proto: &str, net: Net, src: &RouteSrc, route: Option<Route>) -> Trip {
         let Some(imp) = self.importer.as_ref() else { return Trip::None };
         let c = self.counters.clone();
