@@ -209,7 +209,7 @@ impl FsmConfig {
                 enhanced_refresh: true,
                 as4: Some(local_as),
                 // BIRD is graceful restart and long-lived graceful restart aware by default.
-                graceful_restart: Some(GracefulRestart::default()),
+                graceful_restart: Some(GracefulRestart { restart_time: 120, ..GracefulRestart::default() }),
                 llgr: Some(Vec::new()),
                 ..Capabilities::default()
             },
