@@ -430,3 +430,32 @@ fn show_protocols_all_like_the_bird2_transcripts() {
          Local AS:         65001"
     );
 }
+
+#[test]
+fn config_helpers_and_negotiation() {
+    use bird_bgp::wire::AddPathMode;
+    let mut c = cfg();
+    c.set_families(&[AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST]);
+    c.set_graceful_restart(90, Some(&[AfiSafi::IPV4_UNICAST]));
+    c.set_add_paths(AfiSafi::IPV4_UNICAST, Some(AddPathMode::Both));
+    c.set_extended_next_hop(AfiSafi::IPV4_UNICAST, true);
+    c.keepalive_time = Some(10);
+    let local = c.local_open();
+    assert_eq!(local.caps.add_path_mode(AfiSafi::IPV4_UNICAST), Some(AddPathMode::Both));
+    assert!(local.caps.ext_next_hop_for(AfiSafi::IPV4_UNICAST));
+    assert_eq!(local.caps.graceful_restart.as_ref().map(|g| g.families.len()), Some(1));
+    // The peer: IPv4 only, ADD-PATH receive, extended next hop.
+    let Message::Open(mut peer) = peer_open([10, 0, 0, 2], 30) else { panic!() };
+    peer.caps.add_path = vec![(AfiSafi::IPV4_UNICAST, AddPathMode::Receive)];
+    peer.caps.ext_next_hop = local.caps.ext_next_hop.clone();
+    let s = bird_bgp::fsm::Session::negotiate(&c, OUT, local, peer);
+    assert_eq!(s.families, vec![AfiSafi::IPV4_UNICAST]);
+    assert_eq!((s.hold_time, s.keepalive_time), (30, 10));
+    assert_eq!(s.ctx.add_path_tx, vec![AfiSafi::IPV4_UNICAST]);
+    assert!(s.ctx.add_path_rx.is_empty());
+    assert_eq!(s.ctx.ext_next_hop_tx, vec![AfiSafi::IPV4_UNICAST]);
+    assert!(s.route_refresh && !s.enhanced_refresh);
+    c.set_add_paths(AfiSafi::IPV4_UNICAST, None);
+    c.set_graceful_restart(0, None);
+    assert!(c.capabilities.add_path.is_empty() && c.capabilities.graceful_restart.is_none());
+}

@@ -39,7 +39,10 @@ pub use error::{LastError, MiscError};
 pub use session::{capability_lines, Session};
 pub use show::ShowInfo;
 
-use crate::wire::{AfiSafi, Capabilities, GracefulRestart, Message, Notification, Open, Role, WireError};
+use crate::wire::{
+    AddPathMode, AfiSafi, Capabilities, ExtNextHop, GrFamily, GracefulRestart, Message, Notification, Open,
+    Role, WireError,
+};
 
 /// Which of the two connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -216,6 +219,38 @@ impl FsmConfig {
             role: None,
             require_role: false,
             send_hold_time: None,
+        }
+    }
+
+    /// `ipv4 { ... }` / `ipv6 { ... }` channels: the families advertised in the multiprotocol
+    /// capability.
+    pub fn set_families(&mut self, families: &[AfiSafi]) {
+        self.capabilities.multiprotocol = families.to_vec();
+    }
+
+    /// `graceful restart on|off|aware`: `None` turns the capability off, `Some(&[])` is aware only
+    /// (receiving side), families make us able to restart with forwarding preserved for them.
+    pub fn set_graceful_restart(&mut self, restart_time: u16, families: Option<&[AfiSafi]>) {
+        self.capabilities.graceful_restart = families.map(|f| GracefulRestart {
+            restart_time,
+            families: f.iter().map(|&afi_safi| GrFamily { afi_safi, forwarding: true }).collect(),
+            ..GracefulRestart::default()
+        });
+    }
+
+    /// Channel `add paths rx|tx|on`: the ADD-PATH mode advertised for `af`, `None` to remove it.
+    pub fn set_add_paths(&mut self, af: AfiSafi, mode: Option<AddPathMode>) {
+        self.capabilities.add_path.retain(|(a, _)| *a != af);
+        if let Some(m) = mode {
+            self.capabilities.add_path.push((af, m));
+        }
+    }
+
+    /// Channel `extended next hop on|off` (RFC 8950): accept IPv6 next hops for `af`.
+    pub fn set_extended_next_hop(&mut self, af: AfiSafi, on: bool) {
+        self.capabilities.ext_next_hop.retain(|e| e.afi_safi != af);
+        if on {
+            self.capabilities.ext_next_hop.push(ExtNextHop { afi_safi: af, nh_afi: 2 });
         }
     }
 
