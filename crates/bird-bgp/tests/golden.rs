@@ -514,3 +514,42 @@ fn bird2_vectors() {
     ours[22] -= 1;
     assert_eq!(to_hex(&upd(u5).encode(&ctx).expect("encode")), to_hex(&ours));
 }
+
+#[test]
+fn bird2_two_byte_session_vectors() {
+    let ctx = SessionCtx::default();
+    let caps = Capabilities {
+        multiprotocol: vec![AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST],
+        route_refresh: true,
+        graceful_restart: Some(GracefulRestart { restart_time: 120, ..GracefulRestart::default() }),
+        enhanced_refresh: true,
+        llgr: Some(vec![]),
+        ..Capabilities::default()
+    };
+    let open = Message::Open(Open::new(65001, 90, Ipv4Addr::new(192, 0, 2, 1), caps));
+    roundtrip(&open, &ctx, &to_hex(&bird2("as2_open")));
+    let nh = Some(Ipv4Addr::new(127, 0, 0, 2));
+    let u = Update {
+        attrs: vec![
+            ea(1, 0x40, AttrValue::Origin(Origin::Igp)),
+            ea(2, 0x40, path(&[65001, 4_200_000_001])),
+            ea(16, 0xc0, AttrValue::Eclist(List::from_values([ExtCommunity(0x0002_fde9_0000_0007)]))),
+        ],
+        next_hop: nh,
+        nlri: vec![Nlri::new(net("10.0.0.0/8"))],
+        ..Update::default()
+    };
+    roundtrip(&upd(u), &ctx, &to_hex(&bird2("as2_update_as4_path")));
+    let u = Update {
+        attrs: vec![
+            ea(1, 0x40, AttrValue::Origin(Origin::Igp)),
+            ea(2, 0x40, path(&[65001])),
+            ea(8, 0xc0, AttrValue::Clist(List::from_values([Community::new(65001, 7)]))),
+            ea(32, 0xc0, AttrValue::Lclist(List::from_values([LargeCommunity::new(65001, 1, 2)]))),
+        ],
+        next_hop: nh,
+        nlri: vec![Nlri::new(net("198.51.100.0/24"))],
+        ..Update::default()
+    };
+    roundtrip(&upd(u), &ctx, &to_hex(&bird2("as2_update")));
+}
