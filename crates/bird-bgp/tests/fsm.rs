@@ -459,3 +459,23 @@ fn config_helpers_and_negotiation() {
     c.set_graceful_restart(0, None);
     assert!(c.capabilities.add_path.is_empty() && c.capabilities.graceful_restart.is_none());
 }
+
+#[test]
+fn peer_without_capabilities_support() {
+    let mut f = Fsm::new(cfg());
+    step(&mut f, 0, Event::Start);
+    step(&mut f, 5, Event::TimerExpired(Timer::ConnectDelay));
+    let o = step(&mut f, 5, Event::TcpConnected);
+    assert!(o.iter().any(|x| matches!(x, Output::Send(_, Message::Open(op)) if op.caps.as4.is_some())));
+    step(&mut f, 6, Event::Received(OUT, Message::Notification(Notification::new(2, 4, vec![]))));
+    assert_eq!(
+        f.last_error().map(|e| e.to_string()).as_deref(),
+        Some("Received: Unsupported optional parameter")
+    );
+    step(&mut f, 66, Event::TimerExpired(Timer::ErrorWait));
+    step(&mut f, 71, Event::TimerExpired(Timer::ConnectDelay));
+    let o = step(&mut f, 71, Event::TcpConnected);
+    assert!(o
+        .iter()
+        .any(|x| matches!(x, Output::Send(_, Message::Open(op)) if op.caps == Capabilities::default())));
+}

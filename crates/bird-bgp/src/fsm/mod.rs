@@ -386,6 +386,7 @@ pub struct Fsm {
     now: u64,
     gr_active: bool,
     gr_by_incoming: bool,
+    no_caps: bool,
 }
 
 impl Fsm {
@@ -405,6 +406,7 @@ impl Fsm {
             now: 0,
             gr_active: false,
             gr_by_incoming: false,
+            no_caps: false,
         }
     }
 
@@ -464,6 +466,15 @@ impl Fsm {
     /// (`Neighbor graceful restart active`).
     pub fn gr_active(&self) -> bool {
         self.gr_active
+    }
+
+    /// The OPEN to send: the configured one, without capabilities after the peer refused them.
+    fn local_open(&self) -> Open {
+        let mut open = self.cfg.local_open();
+        if self.no_caps {
+            open.caps = Capabilities::default();
+        }
+        open
     }
 
     /// Whether both sides can do graceful restart on the current session: we advertise the
@@ -539,6 +550,7 @@ impl Fsm {
                     return Err(self.illegal(&Event::Start));
                 }
                 self.disabled = false;
+                self.no_caps = false;
                 self.error_wait = 0;
                 self.last_error = None;
                 self.proto_start(&mut o);
@@ -822,7 +834,7 @@ impl Fsm {
     }
 
     fn send_open(&mut self, c: ConnId, o: &mut Vec<Output>) {
-        o.push(Output::Send(c, Message::Open(self.cfg.local_open())));
+        o.push(Output::Send(c, Message::Open(self.local_open())));
         let conn = self.conn_mut(c);
         conn.state = ConnState::OpenSent;
         conn.hold = 0;
@@ -903,6 +915,12 @@ impl Fsm {
         match m {
             Message::Notification(n) => {
                 o.push(Output::Log(format!("Received: {n}")));
+                if state == ConnState::OpenSent && n.code == 2 && n.subcode == 4 && !self.no_caps {
+                    // The peer does not know the capabilities parameter (RFC 5492 §5): try
+                    // without capabilities next time, as BIRD does.
+                    o.push(Output::Log("Peer does not support capabilities, retrying without".into()));
+                    self.no_caps = true;
+                }
                 self.store_error(LastError::Received(n.clone()));
                 self.fail(c, n.code != 6, o);
             }
@@ -957,7 +975,7 @@ impl Fsm {
                 }
             }
         }
-        let local = self.cfg.local_open();
+        let local = self.local_open();
         let session = Session::negotiate(&self.cfg, c, local, open.clone());
         if session.families.is_empty() && self.cfg.advertise_capabilities {
             return self.error(c, Notification::new(2, 8, Vec::new()), o);
