@@ -245,3 +245,16 @@ fn header_errors() {
 fn keepalive_bytes() -> [u8; 19] {
     bird_bgp::wire::keepalive()
 }
+
+#[test]
+fn ipv4_in_nlri_and_mp_reach_keeps_both_next_hops() {
+    let mp = "800e 0d 0001 01 04 c0000209 00 18 cb0071";
+    let u = decode(&format!("{mp}{ORIGIN}{PATH}{NH}"));
+    assert!(u.issues.is_empty());
+    let f = u.families();
+    assert_eq!(f.len(), 2);
+    let nh = |i: usize| f[i].attrs.iter().find(|e| e.id == AttrId::BGP_NEXT_HOP).map(|e| e.value.clone());
+    assert_eq!(nh(0), Some(AttrValue::Ip("192.0.2.1".parse().expect("ip"))));
+    assert_eq!(nh(1), Some(AttrValue::Ip("192.0.2.9".parse().expect("ip"))));
+    assert_eq!(f[1].announced, vec![bird_bgp::wire::Nlri::new(net("203.0.113.0/24"))]);
+}

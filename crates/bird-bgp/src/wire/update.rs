@@ -159,7 +159,9 @@ impl UpdateDecoded {
         self.issues.iter().any(|i| i.severity == Severity::Withdraw)
     }
 
-    /// The UPDATE split per family, with treat-as-withdraw applied.
+    /// The UPDATE split per family, with treat-as-withdraw applied. A family appears once, except
+    /// IPv4 unicast announced both in the NLRI field and in MP_REACH_NLRI (two next hops): then the
+    /// second entry holds the MP_REACH_NLRI routes.
     pub fn families(&self) -> Vec<FamilyUpdate> {
         let u = &self.update;
         let tw = self.treat_as_withdraw();
@@ -197,9 +199,19 @@ impl UpdateDecoded {
         }
         if let Some(m) = &u.mp_reach {
             if !m.nlri.is_empty() {
-                let i = entry(&mut out, m.afi_safi);
+                let mut i = entry(&mut out, m.afi_safi);
                 match (tw, m.next_hop) {
                     (false, Some(nh)) => {
+                        if !out[i].announced.is_empty() {
+                            // IPv4 unicast both in NLRI and in MP_REACH_NLRI, with two next hops.
+                            out.push(FamilyUpdate {
+                                afi_safi: m.afi_safi,
+                                withdrawn: Vec::new(),
+                                announced: Vec::new(),
+                                attrs: Vec::new(),
+                            });
+                            i = out.len() - 1;
+                        }
                         out[i].announced.extend_from_slice(&m.nlri);
                         out[i].attrs = with_next_hop(&u.attrs, nh.to_value());
                     }
