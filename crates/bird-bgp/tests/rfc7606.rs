@@ -72,7 +72,9 @@ fn well_formed() {
 
 #[test]
 fn malformed_origin_is_withdraw() {
-    assert_withdraw(&decode(&format!("4001020000{PATH}{NH}")), 1);
+    let u = decode(&format!("4001020000{PATH}{NH}"));
+    assert_withdraw(&u, 1);
+    assert_eq!(u.issues[0].to_string(), "Invalid ORIGIN (2 bytes) - withdrawing");
     assert_withdraw(&decode(&format!("40010107{PATH}{NH}")), 1);
 }
 

@@ -101,6 +101,16 @@ pub struct AttrIssue {
     pub reason: String,
 }
 
+/// The log line: the reason and what is done about it (`Invalid ORIGIN (2 bytes) - withdrawing`).
+impl std::fmt::Display for AttrIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.severity {
+            Severity::Discard => write!(f, "{} - discarding", self.reason),
+            Severity::Withdraw => write!(f, "{} - withdrawing", self.reason),
+        }
+    }
+}
+
 /// The decoded path attributes of one UPDATE.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AttrOutcome {
