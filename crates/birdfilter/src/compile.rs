@@ -17,6 +17,7 @@ use birdconf::{ConfigError, Loc};
 use birdnet::PrefixPattern;
 use birdtable::attrs::{lookup_attr, register_custom, AsPath, AttrType, LargeCommunity, List, RouteSource};
 
+use crate::exec::to_attr_value;
 use crate::ir::{
     Arith, Attr, CaseLabel, Cmp, Ea, Ex, Field, FnRef, Func, Line, ListOp, MaskTpl, Mem, Sk, St,
 };
@@ -493,7 +494,15 @@ impl<'p> Compiler<'p> {
                         return Err(type_error(&e.loc, 1, inst, want, got));
                     }
                 }
-                Sk::SetAttr(attr, x)
+                match (attr, x) {
+                    (Attr::Ea(ea), Ex::Const(v)) if !matches!(v, Value::Void) => {
+                        match to_attr_value(&ea, v.clone()) {
+                            Ok(av) => Sk::SetAttrConst(ea, av),
+                            Err(_) => Sk::SetAttr(Attr::Ea(ea), Ex::Const(v)),
+                        }
+                    }
+                    (attr, x) => Sk::SetAttr(attr, x),
+                }
             }
             StmtKind::Update(target, ops) => {
                 let mut cops = Vec::with_capacity(ops.len());
@@ -705,7 +714,18 @@ impl<'p> Compiler<'p> {
                     }
                 }
                 let (x, y) = if swap { (y, x) } else { (x, y) };
-                Ok((Ex::Cmp(cmp, Box::new(x), Box::new(y)), Some(Ty::Bool)))
+                Ok((
+                    match (x, y) {
+                        (Ex::Const(Value::Int(k)), x) if !matches!(x, Ex::Const(_)) => {
+                            Ex::CmpInt { op: cmp, x: Box::new(x), k, k_left: true }
+                        }
+                        (x, Ex::Const(Value::Int(k))) if !matches!(x, Ex::Const(_)) => {
+                            Ex::CmpInt { op: cmp, x: Box::new(x), k, k_left: false }
+                        }
+                        (x, y) => Ex::Cmp(cmp, Box::new(x), Box::new(y)),
+                    },
+                    Some(Ty::Bool),
+                ))
             }
             BinOp::Match | BinOp::NotMatch => {
                 let neg = op == BinOp::NotMatch;
@@ -713,7 +733,13 @@ impl<'p> Compiler<'p> {
                 let (y, _) = self.expr(b)?;
                 Ok((
                     match (x, y) {
+                        (Ex::Const(c), Ex::Attr(Attr::Ea(ea))) if ea.is_list() => Ex::ConstInAttr(neg, c, ea),
                         (x, Ex::Attr(Attr::Ea(ea))) if ea.is_list() => Ex::InAttr(neg, Box::new(x), ea),
+                        (Ex::Attr(Attr::Field(Field::Net)), Ex::Const(Value::Set(s)))
+                            if matches!(*s, Set::Prefix(_)) =>
+                        {
+                            Ex::NetInSet(neg, s)
+                        }
                         (Ex::Attr(Attr::Ea(ea)), y) if ea.is_list() => Ex::AttrIn(neg, ea, Box::new(y)),
                         (x, y) => Ex::Match(neg, Box::new(x), Box::new(y)),
                     },
@@ -782,6 +808,7 @@ impl<'p> Compiler<'p> {
             {
                 (Ex::AttrMember(ea, mem), rt)
             }
+            Ex::Attr(Attr::Field(Field::Net)) if mem == Mem::Len => (Ex::NetLen, rt),
             ex => (Ex::Member(Box::new(ex), mem), rt),
         })
     }
@@ -850,5 +877,49 @@ fn promote(x: &mut Ex, t: &mut Option<Ty>, want: Option<Ty>) {
     if let Ex::Const(Value::Ip(IpAddr::V4(a))) = x {
         *x = Ex::Const(Value::Quad(u32::from(*a)));
         *t = Some(Ty::Quad);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::Sk;
+    use birdtable::attrs::AttrValue;
+
+    fn body(text: &str) -> Vec<St> {
+        let cfg = birdconf::parse_str("t.conf", text).unwrap();
+        let map = HashMap::new();
+        let mut c = Compiler::new(&map);
+        c.filter(&cfg.filters[0]).unwrap()
+    }
+
+    fn cond(s: &St) -> &Ex {
+        match &s.kind {
+            Sk::If(c, _, _) => c,
+            other => panic!("not an if: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn common_shapes_compile_to_specialised_forms() {
+        let b = body(
+            "filter f { if net.len > 24 then reject; \
+             if net ~ [ 10.0.0.0/8+ ] then reject; \
+             if bgp_path.len > 32 then reject; \
+             if (65535, 666) ~ bgp_community then reject; \
+             if 3 = bgp_med then reject; \
+             bgp_local_pref = 100; accept; }",
+        );
+        assert!(
+            matches!(cond(&b[0]), Ex::CmpInt { op: Cmp::Lt, k: 24, k_left: true, x } if **x == Ex::NetLen)
+        );
+        assert!(matches!(cond(&b[1]), Ex::NetInSet(false, s) if matches!(**s, Set::Prefix(_))));
+        assert!(matches!(cond(&b[2]), Ex::CmpInt { k: 32, k_left: true, x, .. }
+            if matches!(**x, Ex::AttrMember(_, Mem::Len))));
+        assert!(matches!(cond(&b[3]), Ex::ConstInAttr(false, Value::Pair(_), _)));
+        assert!(matches!(cond(&b[4]), Ex::CmpInt { op: Cmp::Eq, k: 3, k_left: true, .. }));
+        assert!(
+            matches!(&b[5].kind, Sk::SetAttrConst(ea, AttrValue::Int(100)) if &*ea.name == "bgp_local_pref")
+        );
     }
 }

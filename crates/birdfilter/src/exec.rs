@@ -202,15 +202,12 @@ impl<'r, 'a> Exec<'r, 'a> {
             }
             Ex::Cmp(op, a, b) => {
                 let (va, vb) = (self.eval(a)?, self.eval(b)?);
-                Ok(Value::Bool(match op {
-                    Cmp::Eq => same(&va, &vb),
-                    Cmp::Ne => !same(&va, &vb),
-                    Cmp::Lt | Cmp::Le => match compare(&va, &vb) {
-                        Some(o) if *op == Cmp::Lt => o.is_lt(),
-                        Some(o) => o.is_le(),
-                        None => return Err(self.err("Can't compare values of incompatible types")),
-                    },
-                }))
+                Ok(Value::Bool(self.cmp(*op, &va, &vb)?))
+            }
+            Ex::NetLen => Ok(Value::Int(u32::from(self.route()?.net().len()))),
+            Ex::CmpInt { .. } | Ex::NetInSet(..) | Ex::ConstInAttr(..) => {
+                self.steps -= 1;
+                Ok(Value::Bool(self.cond(e, "CONDITION")?))
             }
             Ex::Match(neg, a, b) => {
                 let va = self.eval(a)?;
@@ -362,6 +359,79 @@ impl<'r, 'a> Exec<'r, 'a> {
         }
     }
 
+    /// BIRD's comparison of two values.
+    fn cmp(&self, op: Cmp, va: &Value, vb: &Value) -> R<bool> {
+        Ok(match op {
+            Cmp::Eq => same(va, vb),
+            Cmp::Ne => !same(va, vb),
+            Cmp::Lt | Cmp::Le => match compare(va, vb) {
+                Some(o) if op == Cmp::Lt => o.is_lt(),
+                Some(o) => o.is_le(),
+                None => return Err(self.err("Can't compare values of incompatible types")),
+            },
+        })
+    }
+
+    /// Evaluates a condition without building a [`Value`] for the common shapes; `inst` names the
+    /// instruction in the type error for a non-bool value (as `want_bool` would).
+    pub(crate) fn cond(&mut self, e: &Ex, inst: &str) -> R<bool> {
+        match e {
+            Ex::CmpInt { op, x, k, k_left } => {
+                self.tick()?;
+                let v = self.eval(x)?;
+                if let Value::Int(i) = v {
+                    let (a, b) = if *k_left { (*k, i) } else { (i, *k) };
+                    return Ok(match op {
+                        Cmp::Eq => a == b,
+                        Cmp::Ne => a != b,
+                        Cmp::Lt => a < b,
+                        Cmp::Le => a <= b,
+                    });
+                }
+                let kv = Value::Int(*k);
+                if *k_left {
+                    self.cmp(*op, &kv, &v)
+                } else {
+                    self.cmp(*op, &v, &kv)
+                }
+            }
+            Ex::NetInSet(neg, set) => {
+                self.tick()?;
+                let net = self.route()?.net();
+                let r = match &**set {
+                    crate::set::Set::Prefix(p) => p.matches(&net),
+                    crate::set::Set::Tree(_) => false,
+                };
+                Ok(r != *neg)
+            }
+            Ex::ConstInAttr(neg, c, ea) => {
+                self.tick()?;
+                let attrs = self.attrs()?;
+                let r = match LRef::of_attr(attrs.value(ea.id), ea.aty) {
+                    Some(l) => ops::elem_in_list(c, l).or_else(|| ops::in_range(c, &l.to_value())),
+                    None => None,
+                };
+                self.match_result(*neg, r).map(|v| matches!(v, Value::Bool(true)))
+            }
+            Ex::Not(x) => {
+                self.tick()?;
+                Ok(!self.cond(x, "NOT")?)
+            }
+            Ex::And(a, b) => {
+                self.tick()?;
+                Ok(self.cond(a, "AND")? && self.cond(b, inst)?)
+            }
+            Ex::Or(a, b) => {
+                self.tick()?;
+                Ok(self.cond(a, "OR")? || self.cond(b, inst)?)
+            }
+            _ => {
+                let v = self.eval(e)?;
+                self.want_bool(&v, 1, inst)
+            }
+        }
+    }
+
     fn match_result(&self, neg: bool, r: Option<bool>) -> R<Value> {
         match r {
             Some(b) => Ok(Value::Bool(b != neg)),
@@ -418,7 +488,12 @@ impl<'r, 'a> Exec<'r, 'a> {
     fn read_field(&self, f: Field) -> R<Value> {
         let r = self.route()?;
         let a = r.attrs();
-        let hop = a.dest.next_hops().first();
+        let hop = match f {
+            Field::Gw | Field::Ifname | Field::Ifindex | Field::Weight | Field::Onlink => {
+                a.dest.next_hops().first()
+            }
+            _ => None,
+        };
         Ok(match f {
             Field::Net => Value::Prefix(r.net()),
             Field::Proto => Value::String(Arc::from(r.proto())),
@@ -576,8 +651,7 @@ impl<'r, 'a> Exec<'r, 'a> {
         match &s.kind {
             Sk::Block(b) => return self.exec_block(b),
             Sk::If(c, t, e) => {
-                let v = self.eval(c)?;
-                if self.want_bool(&v, 1, "CONDITION")? {
+                if self.cond(c, "CONDITION")? {
                     return self.exec(t);
                 } else if let Some(e) = e {
                     return self.exec(e);
@@ -624,6 +698,13 @@ impl<'r, 'a> Exec<'r, 'a> {
                 let v = self.eval(e)?;
                 let v = self.check_var(*ty, v)?;
                 self.set_slot(*slot, v);
+            }
+            Sk::SetAttrConst(ea, av) => {
+                let line = self.line;
+                let r = self.route_mut()?;
+                r.attrs_mut()
+                    .set(ea.id, av.clone())
+                    .map_err(|e| Stop::Err(RuntimeError { line, message: e.to_string() }))?;
             }
             Sk::SetAttr(a, e) => {
                 let v = self.eval(e)?;

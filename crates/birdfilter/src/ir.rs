@@ -7,9 +7,10 @@
 
 use std::sync::Arc;
 
-use birdtable::attrs::{AttrId, AttrType};
+use birdtable::attrs::{AttrId, AttrType, AttrValue};
 
 use crate::mask::MaskItem;
+use crate::set::Set;
 use crate::value::{EnumTy, Ty, Value};
 
 /// A source line, ignored by equality.
@@ -215,6 +216,20 @@ pub(crate) enum Ex {
     DefinedAttr(Ea),
     Format(Box<Ex>),
     Call(FnRef, Vec<Ex>),
+    // ---- specialised forms of common shapes (same results as the general forms) ----
+    /// `net.len`
+    NetLen,
+    /// `x <op> k` (`k_left`: `k <op> x`) with a constant int `k`.
+    CmpInt {
+        op: Cmp,
+        x: Box<Ex>,
+        k: u32,
+        k_left: bool,
+    },
+    /// `net ~ <constant prefix set>` (`true` = negated); the set is always a prefix set.
+    NetInSet(bool, Arc<Set>),
+    /// `<constant> ~ attr` where attr is a path or list.
+    ConstInAttr(bool, Value, Ea),
 }
 
 /// One label range of `case`, with the arm it selects.
@@ -242,6 +257,8 @@ pub(crate) enum Sk {
     InitVar(usize, Option<Ex>),
     SetVar(usize, Option<Ty>, Ex),
     SetAttr(Attr, Ex),
+    /// An extended attribute set to a constant, converted at compile time.
+    SetAttrConst(Ea, AttrValue),
     UpdateVar(usize, Option<Ty>, Vec<(ListOp, Option<Ex>)>),
     UpdateAttr(Ea, Vec<(ListOp, Option<Ex>)>),
     Unset(Ea),

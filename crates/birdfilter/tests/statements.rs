@@ -420,3 +420,29 @@ fn owned_attributes_are_written_in_place() {
     assert_eq!(p.filter("g").unwrap().run(&mut ctx), accept());
     assert!(matches!(ctx.finish(), std::borrow::Cow::Borrowed(_)));
 }
+
+#[test]
+fn specialised_conditions_keep_general_semantics() {
+    let t = r#"filter f {
+        if bgp_med > 5 then reject "med";          # unset attribute: void < 5, no error
+        if !(net ~ [ 10.0.0.0/8+ ]) && 24 >= net.len then accept "short";
+        if net !~ [ 192.0.2.0/24{25,32} ] then reject "not long";
+        if (65535, 666) !~ bgp_community then accept "clean";
+        reject "black";
+    }"#;
+    let a = bgp(&[65002], &[(65535, 666)]);
+    assert_eq!(run(t, "192.0.2.0/24", &a).verdict, Verdict::Accept(Some("short".into())));
+    assert_eq!(run(t, "10.0.0.0/24", &a).verdict, Verdict::Reject(Some("not long".into())));
+    assert_eq!(run(t, "192.0.2.0/26", &a).verdict, Verdict::Reject(Some("black".into())));
+    let clean = bgp(&[65002], &[(65535, 1)]);
+    assert_eq!(run(t, "192.0.2.0/26", &clean).verdict, Verdict::Accept(Some("clean".into())));
+    // a non-int compared with an int constant is still a run-time type error
+    let t2 = "function p() { return bgp_path; } filter f { if p() > 3 then accept; reject; }";
+    assert!(matches!(run(t2, "192.0.2.0/24", &a).verdict, Verdict::Error(e)
+        if e.message == "Can't compare values of incompatible types"));
+    // a constant attribute write that can't be converted at compile time still fails at run time
+    let t3 = "filter f { bgp_origin = ORIGIN_IGP; bgp_local_pref = 7; accept; }";
+    let r = run(t3, "192.0.2.0/24", &a);
+    assert_eq!(r.verdict, accept());
+    assert_eq!(r.attrs.unwrap().bgp_local_pref(), Some(7));
+}
