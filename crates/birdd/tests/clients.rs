@@ -11,10 +11,12 @@ use common::{Daemon, TempDir, BIN};
 
 const CONF: &str = "router id 192.0.2.1;\nprotocol static s1 {\n  ipv4;\n  route 10.1.0.0/16 blackhole;\n  route 10.2.0.0/16 unreachable;\n}\n";
 
+/// `prog` in `PATH`, or in the sbin directories where Debian installs `birdc` (not always in a
+/// non-login `PATH`).
 fn find_in_path(prog: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
+    let path = std::env::var("PATH").unwrap_or_default();
+    path.split(':')
+        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"])
         .map(|d| std::path::Path::new(d).join(prog))
         .find(|p| p.is_file())
 }
