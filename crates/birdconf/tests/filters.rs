@@ -177,3 +177,29 @@ fn functions_and_scopes() {
     let e = parse_str("t.conf", "filter f { int x; int x; accept; }").unwrap_err();
     assert_eq!(e.to_string(), "t.conf:1:23 Symbol 'x' already defined");
 }
+
+#[test]
+fn ec_set_items_keep_ipv4_keys() {
+    use birdconf::ast::{CompRange, EcKind};
+    let set = |text: &str| match parse_filter_expr(text).unwrap().kind {
+        ExprKind::Const(Value::Set(s)) => s.items.clone(),
+        other => panic!("{other:?}"),
+    };
+    let full = CompRange { lo: 0, hi: u32::MAX };
+    let ip = CompRange { lo: 0xC000_0201, hi: 0xC000_0201 };
+    assert_eq!(set("[(ro, 192.0.2.1, *)]"), vec![SetItem::EcIp(EcKind::Ro, ip, full)]);
+    assert_eq!(set("[(ro, 3221225985, *)]"), vec![SetItem::Ec(EcKind::Ro, ip, full)]);
+    let cfg = parse_str(
+        "t.conf",
+        "define K = 192.0.2.1;\nfilter f { if (rt, 1, 2) ~ [(rt, K, 1..5), (rt, K, 3)] then accept; }",
+    )
+    .unwrap();
+    let StmtKind::If(c, ..) = &cfg.filters[0].body[0].kind else { panic!() };
+    let ExprKind::Binary(_, _, s) = &c.kind else { panic!() };
+    let ExprKind::Const(Value::Set(s)) = &s.kind else { panic!() };
+    assert_eq!(s.items[0], SetItem::EcIp(EcKind::Rt, ip, CompRange { lo: 1, hi: 5 }));
+    let SetItem::Value(Value::Ec(e)) = &s.items[1] else { panic!() };
+    assert!(e.key_is_ip, "a constant's IPv4 value is an IPv4 key");
+    let err = parse_filter_expr("[(rt, 192.0.2.1..5, *)]").unwrap_err();
+    assert!(err.to_string().contains("Mixed types in set range"), "{err}");
+}

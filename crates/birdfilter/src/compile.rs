@@ -184,6 +184,38 @@ fn item_ranges(item: &SetItem, loc: &Loc) -> Res<Vec<(Value, Value)>> {
                 })
                 .collect()
         }
+        SetItem::EcIp(kind, key, val) => {
+            let sub = ec_sub(*kind);
+            if key.hi < key.lo || val.hi < val.lo {
+                return Ok(Vec::new());
+            }
+            if sub == EC_GENERIC {
+                return item_ranges(&SetItem::Ec(*kind, *key, *val), loc);
+            }
+            if val.lo > 0xFFFF {
+                return Err(loc.error(format!(
+                    "4-byte value {} can't be used with IP-address key in extended community",
+                    val.lo
+                )));
+            }
+            let vhi = val.hi.min(0xFFFF);
+            // With the whole value range, consecutive keys are consecutive communities.
+            if val.lo == 0 && vhi == 0xFFFF {
+                let lo = make_ec(sub, key.lo, true, 0).map_err(err)?;
+                let hi = make_ec(sub, key.hi, true, 0xFFFF).map_err(err)?;
+                return Ok(vec![(Value::Ec(lo), Value::Ec(hi))]);
+            }
+            if (key.hi - key.lo) as usize >= crate::set::MAX_EXPANSION {
+                return Err(loc.error("Set item range too large"));
+            }
+            let mut out = Vec::new();
+            for k in key.lo..=key.hi {
+                let lo = make_ec(sub, k, true, val.lo).map_err(err)?;
+                let hi = make_ec(sub, k, true, vhi).map_err(err)?;
+                out.push((Value::Ec(lo), Value::Ec(hi)));
+            }
+            out
+        }
         SetItem::Ec(kind, key, val) => {
             let sub = ec_sub(*kind);
             if key.hi < key.lo || val.hi < val.lo {

@@ -272,8 +272,11 @@ pub enum SetItem {
     Prefix(PrefixPattern),
     /// `(a, b)` with component ranges or wildcards.
     Pair(CompRange, CompRange),
-    /// `(kind, key, value)` with ranges on key and value.
+    /// `(kind, key, value)` with ranges on key and value; the key is an ASN.
     Ec(EcKind, CompRange, CompRange),
+    /// `(kind, key, value)` with ranges on key and value; the key is an IPv4 address (as its
+    /// 32-bit value), written as one (`(ro, 192.0.2.1, *)`).
+    EcIp(EcKind, CompRange, CompRange),
     /// `(a, b, c)` with component ranges or wildcards.
     Lc(CompRange, CompRange, CompRange),
 }

@@ -170,23 +170,31 @@ impl Ctx<'_> {
     }
 
     fn comp_range(&mut self, p: &Pair<'_>, full: CompRange) -> Res<CompRange> {
-        let mut it = p.clone().into_inner();
-        let Some(a) = it.next() else { return Ok(full) };
-        if a.as_rule() == Rule::wildcard {
-            return Ok(full);
-        }
-        let lo = self.comp_value(&a)?;
-        let hi = match it.next() {
-            Some(b) => self.comp_value(&b)?,
-            None => lo,
-        };
-        Ok(CompRange { lo, hi })
+        self.comp_range_ip(p, full).map(|(r, _)| r)
     }
 
-    fn comp_value(&mut self, p: &Pair<'_>) -> Res<u32> {
+    /// A component range and whether a bound was written as an IPv4 address.
+    fn comp_range_ip(&mut self, p: &Pair<'_>, full: CompRange) -> Res<(CompRange, bool)> {
+        let mut it = p.clone().into_inner();
+        let Some(a) = it.next() else { return Ok((full, false)) };
+        if a.as_rule() == Rule::wildcard {
+            return Ok((full, false));
+        }
+        let (lo, lo_ip) = self.comp_value(&a)?;
+        let (hi, hi_ip) = match it.next() {
+            Some(b) => self.comp_value(&b)?,
+            None => (lo, lo_ip),
+        };
+        if lo_ip != hi_ip {
+            return self.err(p, "Mixed types in set range");
+        }
+        Ok((CompRange { lo, hi }, lo_ip))
+    }
+
+    fn comp_value(&mut self, p: &Pair<'_>) -> Res<(u32, bool)> {
         match self.set_scalar(p)? {
-            Value::Int(v) => Ok(v),
-            Value::Ip(IpAddr::V4(a)) => Ok(u32::from(a)),
+            Value::Int(v) => Ok((v, false)),
+            Value::Ip(IpAddr::V4(a)) => Ok((u32::from(a), true)),
             _ => self.err(p, "Number expected"),
         }
     }
@@ -195,16 +203,18 @@ impl Ctx<'_> {
         let parts: Vec<Pair<'_>> = p.clone().into_inner().collect();
         if parts.first().map(|x| x.as_rule()) == Some(Rule::ec_kind) {
             let kind = self.ec_kind(&parts[0])?;
-            let key = self.comp_range(&parts[1], FULL)?;
+            let (key, is_ip) = self.comp_range_ip(&parts[1], FULL)?;
             let val = self.comp_range(&parts[2], FULL)?;
             if key.lo == key.hi && val.lo == val.hi {
-                let is_ip = parts[1].as_str().contains('.');
                 return Ok(SetItem::Value(Value::Ec(Ec {
                     kind,
                     key: key.lo,
                     key_is_ip: is_ip,
                     value: val.lo,
                 })));
+            }
+            if is_ip {
+                return Ok(SetItem::EcIp(kind, key, val));
             }
             return Ok(SetItem::Ec(kind, key, val));
         }
@@ -296,7 +306,7 @@ fn item_type(i: &SetItem) -> Type {
         SetItem::Value(v) | SetItem::Range(v, _) => v.type_of(),
         SetItem::Prefix(_) => Type::Prefix,
         SetItem::Pair(..) => Type::Pair,
-        SetItem::Ec(..) => Type::Ec,
+        SetItem::Ec(..) | SetItem::EcIp(..) => Type::Ec,
         SetItem::Lc(..) => Type::Lc,
     }
 }
