@@ -1,7 +1,7 @@
 //! The routing table: net index, per-net route lists, journal, service loop.
 //!
 //! See the crate documentation for the concurrency protocol. This module holds the shared structure and
-//! the lock-free readers; [`import`] the writer side, [`service`] the table's own loop.
+//! the lock-free readers; `import` the writer side, `service` the table's own loop.
 
 // Raw route-list and slot pointers; every block carries its SAFETY argument.
 #![allow(unsafe_code)]
