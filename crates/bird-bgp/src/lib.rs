@@ -89,7 +89,7 @@
 //! | 4456 | BGP Route Reflection | partial (ORIGINATOR_ID, CLUSTER_LIST codec; reflection in the routing glue) |
 //! | 4724 | Graceful Restart Mechanism for BGP | partial (capability both ways; receiving side in the FSM: `SessionDown { graceful }`, restart timer, a new connection as restart; End-of-RIB markers; the restarting side is not done) |
 //! | 4760 | Multiprotocol Extensions for BGP-4 | supported (AFI/SAFI generic in capabilities; IP prefixes decoded for AFI 1/2, SAFI 1/2) |
-//! | 5492 | Capabilities Advertisement with BGP-4 | supported (unknown capabilities kept) |
+//! | 5492 | Capabilities Advertisement with BGP-4 | supported (unknown capabilities kept; OPEN without capabilities after a 2/4 NOTIFICATION) |
 //! | 6286 | AS-Wide Unique BGP Identifier | supported (zero identifier refused; equal identifiers refused on iBGP) |
 //! | 6608 | Subcodes for BGP Finite State Machine Error | supported |
 //! | 6793 | BGP Support for Four-Octet AS Number Space | supported (AS_TRANS, AS4_PATH/AS4_AGGREGATOR both ways) |
