@@ -433,7 +433,7 @@ impl IfaceHub {
                     self.rescan();
                     return;
                 }
-                Reply::Routes(_) | Reply::Done { .. } => {}
+                Reply::Routes(_) | Reply::Done { .. } | Reply::Written(_) => {}
             }
         }
         self.deliver(ev);

@@ -201,11 +201,16 @@ pub struct Kernel {
     /// Alien routes we imported.
     learned: HashMap<Net, KRoute>,
     inflight: HashMap<u64, Option<Net>>,
+    /// Writes decided but not yet handed to the backend (sent as one batch by [`Kernel::flush`]).
+    outbox: Vec<Request>,
     next_id: u64,
     rescan: bool,
     stopping: bool,
     inbox: Arc<Inbox<Reply>>,
     sink: Sink,
+    /// Our notification subscription (overruns only); registered while the instance runs.
+    overrun_sink: Sink,
+    subscribed: bool,
     timer: Option<TimerKey>,
 }
 
@@ -226,11 +231,11 @@ impl Kernel {
         let sink: Sink = Arc::new(move |r| i.push(r));
         // Notifications: only overruns matter here (links and addresses go to the interface hub).
         let i = inbox.clone();
-        cfg.backend.subscribe(Arc::new(move |r| {
+        let overrun_sink: Sink = Arc::new(move |r| {
             if r == Reply::Overrun {
                 i.push(r);
             }
-        }));
+        });
         Kernel {
             cfg,
             sync: SyncState::Init,
@@ -239,12 +244,25 @@ impl Kernel {
             stray: Vec::new(),
             learned: HashMap::new(),
             inflight: HashMap::new(),
+            outbox: Vec::new(),
             next_id: 1,
             rescan: false,
             stopping: false,
             inbox,
             sink,
+            overrun_sink,
+            subscribed: false,
             timer: None,
+        }
+    }
+
+    fn set_subscribed(&mut self, on: bool) {
+        if on != std::mem::replace(&mut self.subscribed, on) {
+            if on {
+                self.cfg.backend.subscribe(self.overrun_sink.clone());
+            } else {
+                self.cfg.backend.unsubscribe(&self.overrun_sink);
+            }
         }
     }
 
@@ -320,7 +338,33 @@ impl Kernel {
             }
         }
         self.inflight.insert(id, Some(net));
-        self.cfg.backend.request(Request::Write { id, write: w }, self.sink.clone());
+        self.outbox.push(Request::Write { id, write: w });
+    }
+
+    /// Hand the decided writes to the backend, as one batch.
+    fn flush(&mut self) {
+        if self.outbox.len() > 1 {
+            self.cfg.backend.request_batch(std::mem::take(&mut self.outbox), self.sink.clone());
+        } else if let Some(r) = self.outbox.pop() {
+            self.cfg.backend.request(r, self.sink.clone());
+        }
+    }
+
+    fn write_done(&mut self, ctx: &ProtoCtx<'_>, id: u64, result: Result<(), crate::sys::KrtError>) {
+        let net = self.inflight.remove(&id).flatten();
+        match result {
+            Ok(()) => {
+                self.cfg.stats.writes.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                self.cfg.stats.errors.fetch_add(1, Ordering::Relaxed);
+                if let Some(net) = net {
+                    tracing::warn!(target: "bird::krt", "{}: error writing {} to the kernel: {}", ctx.name(), net, e);
+                    // Unknown kernel state: the next scan tells.
+                    self.installed.remove(&net);
+                }
+            }
+        }
     }
 
     fn sync_net(&mut self, net: Net) {
@@ -409,20 +453,10 @@ impl Kernel {
         for r in self.inbox.take() {
             match r {
                 Reply::Routes(res) => self.dump_done(ctx, res),
-                Reply::Done { id, result } => {
-                    let net = self.inflight.remove(&id).flatten();
-                    match result {
-                        Ok(()) => {
-                            self.cfg.stats.writes.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(e) => {
-                            self.cfg.stats.errors.fetch_add(1, Ordering::Relaxed);
-                            if let Some(net) = net {
-                                tracing::warn!(target: "bird::krt", "{}: error writing {} to the kernel: {}", ctx.name(), net, e);
-                                // Unknown kernel state: the next scan tells.
-                                self.installed.remove(&net);
-                            }
-                        }
+                Reply::Done { id, result } => self.write_done(ctx, id, result),
+                Reply::Written(v) => {
+                    for (id, result) in v {
+                        self.write_done(ctx, id, result);
                     }
                 }
                 Reply::Overrun => {
@@ -435,6 +469,7 @@ impl Kernel {
                 Reply::Links(_) | Reply::Link(_) | Reply::LinkGone(_) | Reply::Addr(..) => {}
             }
         }
+        self.flush();
         self.maybe_idle(ctx);
     }
 
@@ -521,14 +556,15 @@ impl Kernel {
                 self.sync_net(net);
             }
         }
+        self.flush();
         self.learn(ctx, alien);
     }
 
     fn issue_stray(&mut self, r: KRoute) {
         let id = self.next_id;
         self.next_id += 1;
-        self.cfg.backend.request(Request::Write { id, write: Write::Delete(r) }, self.sink.clone());
         self.inflight.insert(id, None);
+        self.outbox.push(Request::Write { id, write: Write::Delete(r) });
     }
 
     fn learn(&mut self, ctx: &mut ProtoCtx<'_>, alien: HashMap<Net, KRoute>) {
@@ -590,6 +626,12 @@ impl Kernel {
     }
 }
 
+impl Drop for Kernel {
+    fn drop(&mut self) {
+        self.set_subscribed(false);
+    }
+}
+
 impl Protocol for Kernel {
     fn start(&mut self, ctx: &mut ProtoCtx<'_>) -> PState {
         self.set_sync(SyncState::Init);
@@ -598,9 +640,11 @@ impl Protocol for Kernel {
         self.installed.clear();
         self.learned.clear();
         self.inflight.clear();
+        self.outbox.clear();
         self.rescan = false;
         self.inbox.clear();
         self.inbox.set_target(Some(ctx.handle()));
+        self.set_subscribed(true);
         let h = ctx.handle();
         let period = self.cfg.scan_time.max(Duration::from_millis(1));
         self.timer = birdloop::with_current(|g| {
@@ -640,6 +684,7 @@ impl Protocol for Kernel {
         }
         if self.writes_allowed() {
             self.sync_net(net);
+            self.flush();
         }
     }
 
@@ -665,6 +710,7 @@ impl Protocol for Kernel {
             }
         }
         self.desired.clear();
+        self.flush();
         if self.inflight.is_empty() {
             PState::Down
         } else {
@@ -695,6 +741,7 @@ impl Protocol for Kernel {
 
     fn cleanup(&mut self, _ctx: &mut ProtoCtx<'_>) {
         self.set_sync(SyncState::Init);
+        self.set_subscribed(false);
         self.inbox.set_target(None);
         self.inbox.clear();
         self.installed.clear();

@@ -41,8 +41,10 @@
 //!
 //! ```text
 //!  ┌──────────── "krt netlink" thread (private current-thread tokio runtime) ────────────┐
-//!  │  request socket: dumps, writes (≤256 in flight)   notification socket: links, addrs │
+//!  │  request socket: dumps                            notification socket: links, addrs │
 //!  └──────┬───────────────────────────────────────────────────────┬─────────────────────┘
+//!   "krt writer" thread: route writes in batches (one sendmsg each), one Reply::Written per batch
+//!         │
 //!         │ Sink(Reply)                                            │ Sink(Reply)
 //!         ▼                                                        ▼
 //!   Inbox (queue, armed flag)                              IfaceHub (interface list, service lock)

@@ -464,3 +464,73 @@ fn merge_paths_writes_the_ecmp_set() {
     w2.settle();
     assert!(matches!(w2.mock.route(T, n).map(|r| r.dest), Some(KDest::Unicast(h)) if h.len() == 1));
 }
+
+#[test]
+fn errors_inside_a_batch_hit_their_route() {
+    let w = World::new();
+    for n in ["198.18.1.0/24", "198.18.2.0/24", "198.18.3.0/24", "2001:db8:1::/48", "2001:db8:2::/48"] {
+        w.announce(n, Dest::Blackhole);
+    }
+    w.mock.set_failing(net("198.18.2.0/24"), true);
+    w.mock.set_failing(net("2001:db8:2::/48"), true);
+    let k = w.cfg();
+    let stats = k.stats.clone();
+    let h = w.spawn("kernel1", k);
+    w.settle();
+    // The first prune hands all five writes over as one batch, answered by one reply. Only the two
+    // failed routes are unknown afterwards (the export feed that follows the prune may retry them).
+    let ops = w.mock.ops();
+    assert_eq!(ops.batches, 1);
+    assert!(ops.failed >= 2);
+    let (_, writes, errors, ..) = stats.snapshot();
+    assert_eq!((writes, errors), (3, ops.failed));
+    let log = w.mock.write_log();
+    assert_eq!(log.iter().filter(|x| matches!(x, Write::Add(_))).count() as u64, 3 + ops.failed);
+    for x in &log[5..] {
+        let Write::Add(r) = x else { panic!("unexpected {x:?}") };
+        assert!(r.net == net("198.18.2.0/24") || r.net == net("2001:db8:2::/48"), "retry of {}", r.net);
+    }
+    let nets: Vec<Net> = w.mock.routes(T).iter().map(|r| r.net).collect();
+    assert_eq!(nets.len(), 3);
+    for n in ["198.18.1.0/24", "198.18.3.0/24", "2001:db8:1::/48"] {
+        assert!(nets.contains(&net(n)), "{n} installed");
+    }
+    assert_eq!(h.state().unwrap().state, PState::Up);
+    // Only the failed routes were forgotten: the next scan rewrites exactly those two.
+    w.mock.set_failing(net("198.18.2.0/24"), false);
+    w.mock.set_failing(net("2001:db8:2::/48"), false);
+    let before = w.mock.write_log().len();
+    w.scan();
+    let again: Vec<Net> = w.mock.write_log()[before..]
+        .iter()
+        .map(|x| match x {
+            Write::Add(r) => r.net,
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(again.len(), 2);
+    assert!(again.contains(&net("198.18.2.0/24")) && again.contains(&net("2001:db8:2::/48")));
+    assert_eq!(w.mock.routes(T).len(), 5);
+    assert_eq!(stats.snapshot().2, ops.failed);
+}
+
+#[test]
+fn overrun_subscription_ends_with_the_instance() {
+    let w = World::new();
+    assert_eq!(w.mock.subscribers(), 0);
+    let _h = w.spawn("kernel1", w.cfg());
+    w.settle();
+    assert_eq!(w.mock.subscribers(), 1);
+    let done = shutdown(&w, "kernel1");
+    assert_eq!(done.load(Ordering::SeqCst), 1);
+    assert_eq!(w.mock.subscribers(), 0, "the overrun sink is unregistered at shutdown");
+    // Instances come and go without piling up subscriptions.
+    for i in 0..3 {
+        let name = format!("kernel{}", i + 2);
+        let _h = w.spawn(&name, w.cfg());
+        w.settle();
+        assert_eq!(w.mock.subscribers(), 1);
+        shutdown(&w, &name);
+        assert_eq!(w.mock.subscribers(), 0);
+    }
+}

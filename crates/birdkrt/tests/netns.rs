@@ -384,3 +384,79 @@ fn netns_100k_routes() {
     assert_eq!(count, n as usize);
     assert_eq!(stats.snapshot().2, 0, "no write errors");
 }
+
+#[test]
+#[ignore = "needs root and network namespaces"]
+fn netns_batch_errors_hit_their_write() {
+    use birdkrt::sys::{Backend, KDest, KHop, KRoute, KrtError, Reply, Request, Write, RTPROT_BIRD};
+    need_root!();
+    let ns = Ns::new("batch");
+    let nl = ns.netlink();
+    let va = ns.ifindex("vA");
+    let kr = |n: &str, dest: KDest| KRoute {
+        net: n.parse().unwrap(),
+        table: T,
+        metric: 32,
+        proto: RTPROT_BIRD,
+        dest,
+        prefsrc: None,
+    };
+    let via = |gw: &str| {
+        KDest::unicast(vec![KHop { gw: Some(gw.parse().unwrap()), ifindex: va, weight: 0, onlink: false }])
+    };
+    type Answers = std::sync::Mutex<Vec<(u64, Result<(), KrtError>)>>;
+    let got: Arc<Answers> = Arc::default();
+    let g = got.clone();
+    let sink: birdkrt::sys::Sink = Arc::new(move |r| match r {
+        Reply::Written(v) => g.lock().unwrap().extend(v),
+        Reply::Done { id, result } => g.lock().unwrap().push((id, result)),
+        other => panic!("unexpected reply {other:?}"),
+    });
+    let mut reqs = vec![
+        (1, Write::Add(kr("198.18.40.0/24", via("198.18.0.2")))),
+        (2, Write::Add(kr("198.18.41.0/24", via("198.19.200.1")))), // gateway not on link
+        (3, Write::Delete(kr("198.18.42.0/24", KDest::Blackhole))), // not there
+        (4, Write::DeleteAdd(kr("198.18.43.0/24", KDest::Blackhole), kr("198.18.43.0/24", KDest::Blackhole))),
+        (5, Write::Add(kr("198.18.40.0/24", via("198.18.0.2")))), // exists
+        (6, Write::Replace(kr("2001:db8:44::/48", via("2001:db8::2")))),
+        (7, Write::Add(kr("198.18.45.0/24", via("198.18.0.2")))),
+    ];
+    // Enough more to span several sendmsg batches, one bad route deep inside, the last one failing.
+    let base = u32::from(std::net::Ipv4Addr::new(198, 19, 0, 0));
+    for i in 0..3000u32 {
+        let n = format!("{}/32", std::net::Ipv4Addr::from(base + i));
+        let gw = if i == 2222 { "198.19.200.1" } else { "198.18.0.2" };
+        reqs.push((100 + u64::from(i), Write::Add(kr(&n, via(gw)))));
+    }
+    reqs.push((9999, Write::Add(kr("198.18.45.0/24", via("198.18.0.2")))));
+    let n = reqs.len();
+    nl.request_batch(reqs.into_iter().map(|(id, write)| Request::Write { id, write }).collect(), sink);
+    wait_for("every answer", Duration::from_secs(30), || got.lock().unwrap().len() == n);
+    let got = std::mem::take(&mut *got.lock().unwrap());
+    let ids: Vec<u64> = got.iter().map(|x| x.0).collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(ids, sorted, "answers in submission order");
+    let errno = |id: u64| match &got.iter().find(|x| x.0 == id).unwrap().1 {
+        Ok(()) => 0,
+        Err(KrtError::Kernel { errno, .. }) => *errno,
+        Err(e) => panic!("write {id}: {e}"),
+    };
+    assert_eq!(errno(1), 0);
+    assert_ne!(errno(2), 0, "unreachable gateway");
+    assert_eq!(errno(3), 3, "ESRCH");
+    assert_eq!(errno(4), 0, "a failed delete half does not fail the add");
+    assert_eq!(errno(5), 17, "EEXIST");
+    assert_eq!(errno(6), 0);
+    assert_eq!(errno(7), 0);
+    assert_eq!(errno(9999), 17, "the last write of the batch fails");
+    let failed: Vec<u64> =
+        got.iter().filter(|x| x.0 >= 100 && x.0 < 9999 && x.1.is_err()).map(|x| x.0).collect();
+    assert_eq!(failed, vec![2322]);
+    let r = ns.routes();
+    assert!(r.contains("198.18.40.0/24 via 198.18.0.2"), "{r}");
+    assert!(r.contains("blackhole 198.18.43.0/24"), "{r}");
+    assert!(r.contains("2001:db8:44::/48 via 2001:db8::2"), "{r}");
+    assert!(!r.contains("198.18.41.0/24") && !r.contains("198.19.8.174 "), "{r}");
+    assert_eq!(r.lines().filter(|l| l.starts_with("198.19.")).count(), 2999);
+}

@@ -1,6 +1,7 @@
 //! An in-memory kernel: routing tables keyed like Linux's (`table, net, metric`), links and addresses, with
 //! counters of every write kind and failure injection. Replies are delivered synchronously from
-//! [`Backend::request`] (after the mock's own lock is released).
+//! [`Backend::request`] (after the mock's own lock is released); a [`Backend::request_batch`] of writes is
+//! answered by one [`Reply::Written`], like the netlink backend's batches.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +30,9 @@ pub struct MockOps {
     pub failed: u64,
     /// Link dumps.
     pub link_dumps: u64,
+    /// Batches of writes ([`Backend::request_batch`] with at least one write), each answered by one
+    /// [`Reply::Written`].
+    pub batches: u64,
 }
 
 #[derive(Default)]
@@ -119,6 +123,11 @@ impl MockKernel {
     /// Every write, in order.
     pub fn write_log(&self) -> Vec<Write> {
         self.st.lock().log.clone()
+    }
+
+    /// Notification subscribers currently registered.
+    pub fn subscribers(&self) -> usize {
+        self.st.lock().subs.len()
     }
 
     /// Report an overrun (ENOBUFS) to every subscriber.
@@ -240,7 +249,40 @@ impl Backend for MockKernel {
         reply(r);
     }
 
+    fn request_batch(&self, reqs: Vec<Request>, reply: Sink) {
+        let mut writes = Vec::new();
+        for r in reqs {
+            match r {
+                Request::Write { id, write } => writes.push((id, write)),
+                r => self.request(r, reply.clone()),
+            }
+        }
+        if writes.is_empty() {
+            return;
+        }
+        self.seq.fetch_add(writes.len() as u64, Ordering::Relaxed);
+        let done = {
+            let mut st = self.st.lock();
+            st.ops.batches += 1;
+            writes
+                .into_iter()
+                .map(|(id, w)| {
+                    let result = Self::write(&mut st, &w);
+                    if result.is_err() {
+                        st.ops.failed += 1;
+                    }
+                    (id, result)
+                })
+                .collect()
+        };
+        reply(Reply::Written(done));
+    }
+
     fn subscribe(&self, sink: Sink) {
         self.st.lock().subs.push(sink);
+    }
+
+    fn unsubscribe(&self, sink: &Sink) {
+        self.st.lock().subs.retain(|s| !Arc::ptr_eq(s, sink));
     }
 }

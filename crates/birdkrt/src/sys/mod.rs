@@ -11,11 +11,16 @@
 //!
 //! * [`Backend::request`] never blocks and never calls `reply` from inside the call on the netlink
 //!   backend (the mock may, so callers must not hold locks the sink takes). Every request gets exactly one
-//!   final reply ([`Reply::Routes`], [`Reply::Done`], [`Reply::Links`]).
+//!   final reply ([`Reply::Routes`], [`Reply::Links`]; for a write [`Reply::Done`] or one entry of a
+//!   [`Reply::Written`], which carries the outcomes of several writes of one batch).
+//! * [`Backend::request_batch`] submits many requests at once (the netlink backend sends a batch of writes
+//!   in one `sendmsg`); the replies are as if each had been submitted alone, in order.
 //! * Requests from one caller are *started* in submission order. A [`Write::DeleteAdd`] is executed as one
 //!   unit (delete, then add), so no other write of the same caller runs between the two halves.
 //! * [`Backend::subscribe`] delivers asynchronous notifications (links, addresses) and
-//!   [`Reply::Overrun`] when the kernel dropped notifications (ENOBUFS): the subscriber must rescan.
+//!   [`Reply::Overrun`] when the kernel dropped notifications (ENOBUFS): the subscriber must rescan, until
+//!   [`Backend::unsubscribe`]. A write sink also gets [`Reply::Overrun`] when the outcome of some of its
+//!   writes was lost (their replies are errors).
 //! * Sinks run on the backend's thread. They must be short: queue the reply and wake a loop.
 //! * Route identity in the kernel is `(table, net, metric)`; birdkrt writes one metric per protocol, so its
 //!   own routes are keyed by net.
@@ -26,6 +31,8 @@ use std::sync::Arc;
 
 use birdnet::Net;
 
+#[cfg(target_os = "linux")]
+mod batch;
 pub mod mock;
 #[cfg(target_os = "linux")]
 pub mod netlink;
@@ -272,6 +279,8 @@ pub enum Request {
 pub enum Reply {
     /// Every route of a table (for [`Request::DumpRoutes`]), or the error that stopped the dump.
     Routes(Result<Vec<KRoute>, KrtError>),
+    /// Several writes finished (in submission order): `(id, outcome)`.
+    Written(Vec<(u64, Result<(), KrtError>)>),
     /// A write finished.
     Done {
         /// The request id.
@@ -298,8 +307,17 @@ pub type Sink = Arc<dyn Fn(Reply) + Send + Sync>;
 pub trait Backend: Send + Sync + 'static {
     /// Start `req`; its reply (exactly one) goes to `reply`.
     fn request(&self, req: Request, reply: Sink);
-    /// Receive notifications (links, addresses, overruns) until the backend is dropped.
+    /// Start every request of `reqs`, in order, as if each were submitted with [`Backend::request`].
+    fn request_batch(&self, reqs: Vec<Request>, reply: Sink) {
+        for r in reqs {
+            self.request(r, reply.clone());
+        }
+    }
+    /// Receive notifications (links, addresses, overruns) until [`Backend::unsubscribe`] or the backend is
+    /// dropped.
     fn subscribe(&self, sink: Sink);
+    /// Stop delivering notifications to `sink` (the same `Arc` as given to [`Backend::subscribe`]).
+    fn unsubscribe(&self, sink: &Sink);
 }
 
 impl fmt::Debug for dyn Backend {

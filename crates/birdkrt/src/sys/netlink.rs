@@ -3,17 +3,23 @@
 //! ```text
 //!   any thread ── Backend::request/subscribe ──► unbounded channel ──► "krt netlink" thread
 //!                                                                    current-thread runtime:
-//!                                                                     ├─ request connection (dumps, writes;
-//!                                                                     │   writes pipelined, ≤ 256 in flight)
+//!                                                                     ├─ request connection (dumps)
 //!                                                                     └─ notification connection (RTNLGRP_LINK,
 //!                                                                         IPV4_IFADDR, IPV6_IFADDR); an
 //!                                                                         NLMSG_OVERRUN (ENOBUFS) becomes
 //!                                                                         Reply::Overrun
 //!   replies ◄── Sink (queue + wake the protocol's loop) ◄──────────────┘
+//!
+//!   any thread ── writes ──► std channel ──► "krt writer" thread: batch → sendmsg → read answers
+//!   replies ◄── Sink(Reply::Written, one per batch) ◄──────────────────┘
 //! ```
 //!
-//! Writes are started in submission order (one task each, spawned in order on a single-threaded runtime,
-//! each sending its message on first poll), so the kernel sees them in order on the one socket.
+//! Route writes do not go through rtnetlink: they go straight to the "krt writer" thread, which owns a
+//! plain blocking netlink socket and sends them in batches (up to 60 KiB of messages, about 900 routes, in
+//! one `sendmsg`; see [`super::batch`] for how answers are attributed). The kernel processes a batch
+//! inside that `sendmsg`, so the writer reads the batch's answers right after it and replies with one
+//! [`Reply::Written`] per batch and sink. Writes are sent in submission order; a batch is bounded so that an
+//! error answer for each of its messages fits in the socket's receive buffer.
 
 use std::io;
 use std::net::IpAddr;
@@ -32,20 +38,36 @@ use netlink_packet_route::route::{
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::packet_core::NetlinkPayload;
-use rtnetlink::sys::AsyncSocket;
+use rtnetlink::sys::{AsyncSocket, Socket, SocketAddr};
 use rtnetlink::{Handle, MulticastGroup};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 
+use super::batch::Batch;
 use super::{Backend, KAddr, KDest, KHop, KLink, KRoute, KScope, KrtError, Reply, Request, Sink, Write};
 
 enum Cmd {
-    Req(Request, Sink),
+    DumpRoutes(u32, Sink),
+    DumpLinks(Sink),
     Sub(Sink),
+    Unsub(Sink),
 }
 
-/// The netlink backend. Dropping it ends the thread.
+/// Writes for the writer thread: `(id, write)`s and where their replies go.
+struct Writes(Vec<(u64, Write)>, Sink);
+
+/// Bytes of messages in one batch (one `sendmsg`).
+const BATCH_BYTES: usize = 60 * 1024;
+/// The receive buffer asked for on the write socket (room for an error answer to every message of a batch).
+const WRITE_RX_BUFFER: usize = 4 << 20;
+/// Receive-buffer bytes budgeted per message of a batch (an error answer's socket buffer, with overhead).
+const RX_BYTES_PER_MESSAGE: usize = 1024;
+/// How long the writer waits for a batch's answers (they are normally queued before `sendmsg` returns).
+const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The netlink backend. Dropping it ends the threads.
 pub struct Netlink {
     tx: mpsc::UnboundedSender<Cmd>,
+    wtx: std::sync::mpsc::Sender<Writes>,
 }
 
 impl std::fmt::Debug for Netlink {
@@ -63,6 +85,10 @@ impl Netlink {
     /// # Errors
     /// When the runtime or the netlink sockets cannot be created.
     pub fn start(rx_buffer: Option<usize>) -> io::Result<Arc<Netlink>> {
+        // Created here, so it lives in the caller's network namespace like the others.
+        let (wsock, max_messages) = write_socket()?;
+        let (wtx, wrx) = std::sync::mpsc::channel();
+        thread::Builder::new().name("krt writer".into()).spawn(move || writer(&wsock, &wrx, max_messages))?;
         let (tx, rx) = mpsc::unbounded_channel();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<io::Result<()>>();
         thread::Builder::new().name("krt netlink".into()).spawn(move || {
@@ -76,24 +102,122 @@ impl Netlink {
             rt.block_on(run(rx, rx_buffer, ready_tx));
         })?;
         ready_rx.recv().map_err(|_| io::Error::other("netlink thread died"))??;
-        Ok(Arc::new(Netlink { tx }))
+        Ok(Arc::new(Netlink { tx, wtx }))
+    }
+
+    fn send_writes(&self, w: Vec<(u64, Write)>, reply: Sink) {
+        if w.is_empty() {
+            return;
+        }
+        if let Err(std::sync::mpsc::SendError(Writes(w, reply))) = self.wtx.send(Writes(w, reply)) {
+            let e = KrtError::Backend("netlink writer gone".into());
+            reply(Reply::Written(w.into_iter().map(|(id, _)| (id, Err(e.clone()))).collect()));
+        }
+    }
+}
+
+/// The write socket: `NETLINK_CAP_ACK` (answers do not echo the request), a large receive buffer (forced
+/// when we may), a bounded wait for answers. Also returns how many messages one batch may hold.
+fn write_socket() -> io::Result<(Socket, usize)> {
+    let mut s = Socket::new(rtnetlink::sys::protocols::NETLINK_ROUTE)?;
+    s.bind_auto()?;
+    s.connect(&SocketAddr::new(0, 0))?;
+    let _ = s.set_cap_ack(true);
+    if rustix::net::sockopt::set_socket_recv_buffer_size_force(&s, WRITE_RX_BUFFER).is_err() {
+        let _ = rustix::net::sockopt::set_socket_recv_buffer_size(&s, WRITE_RX_BUFFER);
+    }
+    rustix::net::sockopt::set_socket_timeout(&s, rustix::net::sockopt::Timeout::Recv, Some(ANSWER_TIMEOUT))?;
+    let rx = rustix::net::sockopt::socket_recv_buffer_size(&s).unwrap_or(0);
+    Ok((s, (rx / RX_BYTES_PER_MESSAGE).clamp(2, 8192)))
+}
+
+/// The writer thread: batches of writes, in submission order, until the backend is dropped.
+fn writer(sock: &Socket, rx: &std::sync::mpsc::Receiver<Writes>, max_messages: usize) {
+    let mut seq: u32 = 1;
+    let mut rbuf: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut queue: std::collections::VecDeque<(u64, Write, Sink)> = std::collections::VecDeque::new();
+    loop {
+        if queue.is_empty() {
+            let Ok(Writes(w, s)) = rx.recv() else { return };
+            queue.extend(w.into_iter().map(|(id, w)| (id, w, s.clone())));
+        }
+        while let Ok(Writes(w, s)) = rx.try_recv() {
+            queue.extend(w.into_iter().map(|(id, w)| (id, w, s.clone())));
+        }
+        let mut b = Batch::new(seq);
+        while let Some((id, w, s)) = queue.pop_front() {
+            b.push(id, &w, s);
+            if b.len() >= BATCH_BYTES || b.messages() + 2 > max_messages {
+                break;
+            }
+        }
+        seq = b.next_seq();
+        send_batch(sock, &mut b, &mut rbuf);
+        b.finish("no answer from the kernel: outcome unknown").deliver();
+    }
+}
+
+/// Send one batch and read its answers.
+fn send_batch(sock: &Socket, b: &mut Batch, rbuf: &mut Vec<u8>) {
+    if let Err(e) = sock.send(b.seal(), 0) {
+        tracing::warn!(target: "bird::krt", "netlink: sending {} route writes failed: {e}", b.writes());
+        return;
+    }
+    let mut flags = 0;
+    while !b.complete() {
+        rbuf.clear();
+        match sock.recv(rbuf, flags) {
+            Ok(_) => b.ack(rbuf),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::NOBUFS.raw_os_error()) => {
+                // Some answers were dropped: read what is left, then give up on the rest.
+                tracing::warn!(target: "bird::krt", "netlink: route write answers lost (ENOBUFS)");
+                flags = rustix::net::RecvFlags::DONTWAIT.bits() as i32;
+            }
+            Err(e) => {
+                if flags == 0 {
+                    tracing::warn!(target: "bird::krt", "netlink: no answer to route writes: {e}");
+                }
+                return;
+            }
+        }
     }
 }
 
 impl Backend for Netlink {
     fn request(&self, req: Request, reply: Sink) {
-        if let Err(mpsc::error::SendError(Cmd::Req(req, reply))) = self.tx.send(Cmd::Req(req, reply)) {
+        let cmd = match req {
+            Request::Write { id, write } => return self.send_writes(vec![(id, write)], reply),
+            Request::DumpRoutes { table } => Cmd::DumpRoutes(table, reply),
+            Request::DumpLinks => Cmd::DumpLinks(reply),
+        };
+        if let Err(mpsc::error::SendError(cmd)) = self.tx.send(cmd) {
             let e = KrtError::Backend("netlink thread gone".into());
-            reply(match req {
-                Request::DumpRoutes { .. } => Reply::Routes(Err(e)),
-                Request::Write { id, .. } => Reply::Done { id, result: Err(e) },
-                Request::DumpLinks => Reply::Links(Err(e)),
-            });
+            match cmd {
+                Cmd::DumpRoutes(_, reply) => reply(Reply::Routes(Err(e))),
+                Cmd::DumpLinks(reply) => reply(Reply::Links(Err(e))),
+                Cmd::Sub(_) | Cmd::Unsub(_) => {}
+            }
         }
+    }
+
+    fn request_batch(&self, reqs: Vec<Request>, reply: Sink) {
+        let mut writes = Vec::new();
+        for r in reqs {
+            match r {
+                Request::Write { id, write } => writes.push((id, write)),
+                r => self.request(r, reply.clone()),
+            }
+        }
+        self.send_writes(writes, reply);
     }
 
     fn subscribe(&self, sink: Sink) {
         let _ = self.tx.send(Cmd::Sub(sink));
+    }
+
+    fn unsubscribe(&self, sink: &Sink) {
+        let _ = self.tx.send(Cmd::Unsub(sink.clone()));
     }
 }
 
@@ -118,26 +242,17 @@ async fn run(
         return;
     }
     let _ = ready.send(Ok(()));
-    let sem = Arc::new(Semaphore::new(256));
     while let Some(cmd) = rx.recv().await {
         match cmd {
             Cmd::Sub(s) => subs.lock().push(s),
-            Cmd::Req(Request::DumpRoutes { table }, sink) => {
+            Cmd::Unsub(s) => subs.lock().retain(|x| !Arc::ptr_eq(x, &s)),
+            Cmd::DumpRoutes(table, sink) => {
                 let h = handle.clone();
                 tokio::spawn(async move { sink(Reply::Routes(dump_routes(&h, table).await)) });
             }
-            Cmd::Req(Request::DumpLinks, sink) => {
+            Cmd::DumpLinks(sink) => {
                 let h = handle.clone();
                 tokio::spawn(async move { sink(Reply::Links(dump_links(&h).await)) });
-            }
-            Cmd::Req(Request::Write { id, write }, sink) => {
-                let Ok(permit) = sem.clone().acquire_owned().await else { break };
-                let h = handle.clone();
-                tokio::spawn(async move {
-                    let result = do_write(&h, write).await;
-                    drop(permit);
-                    sink(Reply::Done { id, result });
-                });
             }
         }
     }
@@ -390,18 +505,6 @@ async fn dump_routes(h: &Handle, table: u32) -> Result<Vec<KRoute>, KrtError> {
         }
     }
     Ok(out)
-}
-
-async fn do_write(h: &Handle, w: Write) -> Result<(), KrtError> {
-    match w {
-        Write::Add(r) => h.route().add(route_message(&r, true)).execute().await.map_err(kerr),
-        Write::Replace(r) => h.route().add(route_message(&r, true)).replace().execute().await.map_err(kerr),
-        Write::Delete(r) => h.route().del(route_message(&r, true)).execute().await.map_err(kerr),
-        Write::DeleteAdd(o, n) => {
-            let _ = h.route().del(route_message(&o, true)).execute().await;
-            h.route().add(route_message(&n, true)).execute().await.map_err(kerr)
-        }
-    }
 }
 
 fn parse_link(l: &LinkMessage) -> Option<KLink> {
