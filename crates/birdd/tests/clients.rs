@@ -15,10 +15,12 @@ const CONF: &str = "router id 192.0.2.1;\nprotocol static s1 {\n  ipv4;\n  route
 /// non-login `PATH`).
 fn find_in_path(prog: &str) -> Option<std::path::PathBuf> {
     let path = std::env::var("PATH").unwrap_or_default();
-    path.split(':')
+    let found = path
+        .split(':')
         .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"])
         .map(|d| std::path::Path::new(d).join(prog))
-        .find(|p| p.is_file())
+        .find(|p| p.is_file());
+    found
 }
 
 #[test]
