@@ -15,7 +15,7 @@ fn show(e: &Expr) -> String {
         ExprKind::Const(Value::Set(_)) => "[set]".into(),
         ExprKind::Const(v) => format!("{v:?}"),
         ExprKind::Attr(a) => a.name().to_string(),
-        ExprKind::Var(v) => v.clone(),
+        ExprKind::Var(v, _) => v.clone(),
         ExprKind::Not(x) => format!("!{}", show(x)),
         ExprKind::Binary(op, a, b) => format!("({} {} {})", show(a), op.symbol(), show(b)),
         ExprKind::Member(x, m, args) if args.is_empty() => format!("{}.{m:?}", show(x)),
@@ -137,7 +137,7 @@ fn statements() {
     assert_eq!(arms.len(), 2);
     assert_eq!(arms[1].labels.len(), 2);
     assert_eq!(default.len(), 1);
-    assert!(matches!(&f.body[2].kind, StmtKind::For(v, _, _, _) if v == "a"));
+    assert!(matches!(&f.body[2].kind, StmtKind::For(v, _, _) if v.name == "a" && v.declared));
     assert!(matches!(&f.body[3].kind, StmtKind::Update(_, ops) if ops.len() == 2));
     assert!(matches!(&f.body[4].kind, StmtKind::Unset(_)));
     assert!(matches!(&f.body[6].kind, StmtKind::Print(_, false)));
@@ -202,4 +202,45 @@ fn ec_set_items_keep_ipv4_keys() {
     assert!(e.key_is_ip, "a constant's IPv4 value is an IPv4 key");
     let err = parse_filter_expr("[(rt, 192.0.2.1..5, *)]").unwrap_err();
     assert!(err.to_string().contains("Mixed types in set range"), "{err}");
+}
+
+#[test]
+fn variables_carry_scope_aware_ids() {
+    use birdconf::ast::{LValue, VarId};
+    let c = parse_str(
+        "t.conf",
+        "function g(int a; int b) int c; { int d = a; { int a = b; d = a; } for a in bgp_path do c = a; \
+         for int e in bgp_path do d = e; return d; }\n\
+         filter f { int x; { int x; x = 1; } x = 2; accept; }\n",
+    )
+    .unwrap();
+    let g = c.function("g").unwrap();
+    // params 0, 1; local c 2; d 3; the inner a 4; the loop's e 5
+    let StmtKind::VarDecl(_, _, Some(init), VarId(3)) = &g.body[0].kind else { panic!("{:?}", g.body[0]) };
+    assert!(matches!(init.kind, ExprKind::Var(_, VarId(0))));
+    let StmtKind::Block(inner) = &g.body[1].kind else { panic!() };
+    assert!(matches!(&inner[0].kind, StmtKind::VarDecl(n, _, Some(e), VarId(4))
+        if n == "a" && matches!(e.kind, ExprKind::Var(_, VarId(1)))));
+    assert!(matches!(&inner[1].kind, StmtKind::Assign(LValue::Var(_, VarId(3)), e)
+        if matches!(e.kind, ExprKind::Var(_, VarId(4)))));
+    let StmtKind::For(outer, _, body) = &g.body[2].kind else { panic!() };
+    assert_eq!((outer.id, outer.declared), (VarId(0), false), "the parameter a, not the inner one");
+    assert!(matches!(&body.kind, StmtKind::Assign(LValue::Var(_, VarId(2)), e)
+        if matches!(e.kind, ExprKind::Var(_, VarId(0)))));
+    let StmtKind::For(decl, ..) = &g.body[3].kind else { panic!() };
+    assert_eq!((decl.id, decl.declared, decl.name.as_str()), (VarId(5), true, "e"));
+    // ids start again in each body; shadowing gets a new id
+    let f = c.filter("f").unwrap();
+    assert!(matches!(&f.body[0].kind, StmtKind::VarDecl(_, _, None, VarId(0))));
+    let StmtKind::Block(inner) = &f.body[1].kind else { panic!() };
+    assert!(matches!(&inner[1].kind, StmtKind::Assign(LValue::Var(_, VarId(1)), _)));
+    assert!(matches!(&f.body[2].kind, StmtKind::Assign(LValue::Var(_, VarId(0)), _)));
+}
+
+#[test]
+fn error_takes_a_print_list() {
+    let f = parse_filter_block("{ error \"bad \", net, \" len \", net.len; }").unwrap();
+    assert!(matches!(&f.body[0].kind, StmtKind::Error(args) if args.len() == 4));
+    let f = parse_filter_block("{ error; }").unwrap();
+    assert!(matches!(&f.body[0].kind, StmtKind::Error(args) if args.is_empty()));
 }

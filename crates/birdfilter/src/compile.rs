@@ -331,7 +331,9 @@ pub(crate) struct Compiler<'p> {
     fn_index: &'p HashMap<String, usize>,
     /// The function being compiled (name, index), for recursive calls.
     current: Option<(String, usize)>,
-    scopes: Vec<HashMap<String, (usize, Option<Ty>)>>,
+    /// Types of the variables declared so far, indexed by their [`ast::VarId`] (which is also the
+    /// frame slot: birdconf numbers the variables of a body densely and resolves every use).
+    vars: Vec<Option<Option<Ty>>>,
     pub(crate) nslots: usize,
     /// Functions called directly.
     pub(crate) calls: BTreeSet<usize>,
@@ -339,42 +341,43 @@ pub(crate) struct Compiler<'p> {
 
 impl<'p> Compiler<'p> {
     pub(crate) fn new(fn_index: &'p HashMap<String, usize>) -> Compiler<'p> {
-        Compiler { fn_index, current: None, scopes: vec![HashMap::new()], nslots: 0, calls: BTreeSet::new() }
+        Compiler { fn_index, current: None, vars: Vec::new(), nslots: 0, calls: BTreeSet::new() }
     }
 
-    fn declare(&mut self, name: &str, ty: Option<Ty>) -> usize {
-        let slot = self.nslots;
-        self.nslots += 1;
-        if let Some(s) = self.scopes.last_mut() {
-            s.insert(name.to_string(), (slot, ty));
+    fn declare(&mut self, id: ast::VarId, ty: Option<Ty>) -> usize {
+        let slot = id.index();
+        if self.vars.len() <= slot {
+            self.vars.resize(slot + 1, None);
         }
+        self.vars[slot] = Some(ty);
+        self.nslots = self.nslots.max(slot + 1);
         slot
     }
 
-    fn var(&self, name: &str, loc: &Loc) -> Res<(usize, Option<Ty>)> {
-        self.scopes
-            .iter()
-            .rev()
-            .find_map(|s| s.get(name).copied())
-            .ok_or_else(|| loc.error(format!("Variable '{name}' not declared")))
+    fn var(&self, name: &str, id: ast::VarId, loc: &Loc) -> Res<(usize, Option<Ty>)> {
+        match self.vars.get(id.index()) {
+            Some(Some(t)) => Ok((id.index(), *t)),
+            _ => Err(loc.error(format!("Variable '{name}' not declared"))),
+        }
     }
 
     /// A function: parameters, old-style locals, body.
     pub(crate) fn function(&mut self, f: &ast::Function, idx: usize) -> Res<Func> {
         self.current = Some((f.name.clone(), idx));
-        self.scopes.push(HashMap::new());
         let mut param_tys = Vec::new();
-        for (n, t) in &f.params {
+        let mut next = 0;
+        for (_, t) in &f.params {
             let ty = decl_ty(t, &f.loc)?;
             param_tys.push(ty);
-            self.declare(n, ty);
+            self.declare(ast::VarId(next), ty);
+            next += 1;
         }
-        for (n, t) in &f.locals {
+        for (_, t) in &f.locals {
             let ty = decl_ty(t, &f.loc)?;
-            self.declare(n, ty);
+            self.declare(ast::VarId(next), ty);
+            next += 1;
         }
         let body = self.block(&f.body)?;
-        self.scopes.pop();
         Ok(Func {
             name: Arc::from(f.name.as_str()),
             nparams: f.params.len(),
@@ -386,22 +389,16 @@ impl<'p> Compiler<'p> {
 
     /// A filter: old-style locals, body.
     pub(crate) fn filter(&mut self, f: &ast::Filter) -> Res<Vec<St>> {
-        self.scopes.push(HashMap::new());
-        for (n, t) in &f.locals {
+        for (i, (_, t)) in f.locals.iter().enumerate() {
             let ty = decl_ty(t, &f.loc)?;
-            self.declare(n, ty);
+            self.declare(ast::VarId(i as u32), ty);
         }
-        let body = self.block(&f.body)?;
-        self.scopes.pop();
-        Ok(body)
+        self.block(&f.body)
     }
 
     /// Statements in their own scope.
     pub(crate) fn block(&mut self, v: &[ast::Stmt]) -> Res<Vec<St>> {
-        self.scopes.push(HashMap::new());
-        let r = v.iter().map(|s| self.stmt(s)).collect();
-        self.scopes.pop();
-        r
+        v.iter().map(|s| self.stmt(s)).collect()
     }
 
     fn cond(&mut self, e: &ast::Expr) -> Res<Ex> {
@@ -449,7 +446,8 @@ impl<'p> Compiler<'p> {
                 };
                 Sk::Case(x, labels, bodies, default)
             }
-            StmtKind::For(name, ty, it, body) => {
+            StmtKind::For(lv, it, body) => {
+                let (name, ty) = (&lv.name, &lv.ty);
                 let (it_ex, it_ty) = self.expr(it)?;
                 let var_ty = decl_ty(ty, loc)?;
                 if let Some(t) = it_ty {
@@ -469,13 +467,11 @@ impl<'p> Compiler<'p> {
                         }
                     }
                 }
-                self.scopes.push(HashMap::new());
-                let slot = self.declare(name, var_ty);
-                let body = self.stmt(body);
-                self.scopes.pop();
-                Sk::For(slot, it_ex, Box::new(body?))
+                let slot =
+                    if lv.declared { self.declare(lv.id, var_ty) } else { self.var(name, lv.id, loc)?.0 };
+                Sk::For(slot, it_ex, Box::new(self.stmt(body)?))
             }
-            StmtKind::VarDecl(name, ty, init) => {
+            StmtKind::VarDecl(_, ty, init, id) => {
                 let vt = decl_ty(ty, loc)?;
                 let init = match init {
                     Some(e) => {
@@ -490,11 +486,11 @@ impl<'p> Compiler<'p> {
                     }
                     None => None,
                 };
-                let slot = self.declare(name, vt);
+                let slot = self.declare(*id, vt);
                 Sk::InitVar(slot, init)
             }
-            StmtKind::Assign(LValue::Var(name), e) => {
-                let (slot, vt) = self.var(name, loc)?;
+            StmtKind::Assign(LValue::Var(name, id), e) => {
+                let (slot, vt) = self.var(name, *id, loc)?;
                 let (mut x, mut t) = self.expr(e)?;
                 promote(&mut x, &mut t, vt);
                 if let (Some(want), Some(got)) = (vt, t) {
@@ -547,8 +543,8 @@ impl<'p> Compiler<'p> {
                     cops.push((op, arg));
                 }
                 match target {
-                    LValue::Var(name) => {
-                        let (slot, vt) = self.var(name, loc)?;
+                    LValue::Var(name, id) => {
+                        let (slot, vt) = self.var(name, *id, loc)?;
                         Sk::UpdateVar(slot, vt, cops)
                     }
                     LValue::Attr(a) => match resolve_attr(a, loc)? {
@@ -570,7 +566,7 @@ impl<'p> Compiler<'p> {
             },
             StmtKind::Accept(args) => Sk::Accept(self.exprs(args)?),
             StmtKind::Reject(args) => Sk::Reject(self.exprs(args)?),
-            StmtKind::Error(e) => Sk::Error(vec![self.expr(e)?.0]),
+            StmtKind::Error(args) => Sk::Error(self.exprs(args)?),
             StmtKind::Return(e) => Sk::Return(match e {
                 Some(e) => Some(self.expr(e)?.0),
                 None => None,
@@ -611,8 +607,8 @@ impl<'p> Compiler<'p> {
                 let t = v.ty();
                 (Ex::Const(v), Some(t))
             }
-            ExprKind::Var(n) => {
-                let (slot, t) = self.var(n, loc)?;
+            ExprKind::Var(n, id) => {
+                let (slot, t) = self.var(n, *id, loc)?;
                 (Ex::Var(slot), t)
             }
             ExprKind::Attr(a) => {

@@ -446,3 +446,39 @@ fn specialised_conditions_keep_general_semantics() {
     assert_eq!(r.verdict, accept());
     assert_eq!(r.attrs.unwrap().bgp_local_pref(), Some(7));
 }
+
+#[test]
+fn for_over_an_outer_variable_writes_it() {
+    // BIRD writes the outer variable on each iteration; after the last one it reads as void.
+    let t = r#"filter f int a; int last; int seen; {
+        a = 7;
+        seen = 0;
+        for a in bgp_path do { last = a; seen = seen + 1; }
+        if defined(a) then reject "a still set";
+        bgp_med = last * 10 + seen;
+        accept;
+    }"#;
+    let r = run(t, "192.0.2.0/24", &bgp(&[3356, 174], &[]));
+    assert_eq!(r.verdict, accept());
+    assert_eq!(r.attrs.unwrap().bgp_med(), Some(1742));
+    // leaving the loop early keeps the current element
+    let t2 = r#"filter f { int a = 0; for a in bgp_path do if a = 3356 then accept "found " , a; reject; }"#;
+    assert_eq!(
+        run(t2, "192.0.2.0/24", &bgp(&[3356, 174], &[])).verdict,
+        Verdict::Accept(Some("found 3356".into()))
+    );
+    // a declared loop variable does not touch an outer one of the same name
+    let t3 = r#"filter f { int a = 5; for int a in bgp_path do bgp_med = a; if a = 5 then accept; reject; }"#;
+    assert_eq!(run(t3, "192.0.2.0/24", &bgp(&[3356, 174], &[])).verdict, accept());
+}
+
+#[test]
+fn error_with_several_arguments() {
+    let t = r#"filter f { error "bad ", net, " len ", net.len; }"#;
+    let r = run(t, "192.0.2.0/24", &bgp(&[1], &[]));
+    assert!(
+        matches!(&r.verdict, Verdict::Error(e) if e.message == "bad 192.0.2.0/24 len 24"),
+        "{:?}",
+        r.verdict
+    );
+}

@@ -601,13 +601,46 @@ pub struct Expr {
     pub loc: Loc,
 }
 
+/// The identity of a local variable (parameter, old-style local, `type name;` declaration or
+/// `for type name in` loop variable).
+///
+/// Ids are dense per body: within one filter, function, inline filter or static-route block,
+/// parameters get `0..p` in order, old-style locals the next ids in order, then every declaration
+/// of the body the next id in source order. Two variables of one body never share an id, even
+/// with the same name in different scopes; every use carries the id of the declaration it
+/// resolves to, so later stages need no scoping rules and may use the id as a frame slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VarId(pub u32);
+
+impl VarId {
+    /// The id as an index (a frame slot).
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// The variable of a `for` loop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoopVar {
+    /// Its name.
+    pub name: String,
+    /// Its type (declared, or the outer variable's).
+    pub ty: Type,
+    /// The variable's identity.
+    pub id: VarId,
+    /// `true` for `for type name in ...` (a new variable, scoped to the loop); `false` for
+    /// `for name in ...`, which reuses a variable declared outside: BIRD then writes that variable
+    /// on every iteration, and it reads as void after the loop has run to its end.
+    pub declared: bool,
+}
+
 /// Expression forms.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExprKind {
     /// A constant (literal, folded `define`, enum constant, set).
     Const(Value),
-    /// A local variable or function parameter.
-    Var(String),
+    /// A local variable or function parameter, with the id of its declaration.
+    Var(String, VarId),
     /// A route attribute.
     Attr(Attr),
     /// `(a, b)` with run-time components.
@@ -633,8 +666,8 @@ pub enum ExprKind {
 /// The target of an assignment or list update.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LValue {
-    /// A local variable.
-    Var(String),
+    /// A local variable, with the id of its declaration.
+    Var(String, VarId),
     /// A route attribute.
     Attr(Attr),
 }
@@ -667,9 +700,9 @@ pub enum StmtKind {
     /// `case e { ... }`
     Case(Expr, Vec<CaseArm>, Option<Vec<Stmt>>),
     /// `for [type] v in e do s`
-    For(String, Type, Expr, Box<Stmt>),
-    /// `type name [= init];` inside a body.
-    VarDecl(String, Type, Option<Expr>),
+    For(LoopVar, Expr, Box<Stmt>),
+    /// `type name [= init];` inside a body, with the new variable's id.
+    VarDecl(String, Type, Option<Expr>, VarId),
     /// `target = value;`
     Assign(LValue, Expr),
     /// `target.method(args)...;` (in-place list/path updates)
@@ -680,8 +713,8 @@ pub enum StmtKind {
     Accept(Vec<Expr>),
     /// `reject [reason];`
     Reject(Vec<Expr>),
-    /// `error expr;`
-    Error(Expr),
+    /// `error [expr, ...];`: the values are printed (concatenated) as the error message.
+    Error(Vec<Expr>),
     /// `return [expr];`
     Return(Option<Expr>),
     /// `print ...;` (`newline` false for `printn`)
@@ -695,7 +728,7 @@ pub enum StmtKind {
 pub struct Filter {
     /// The name; `None` for inline filters (shown as `(unnamed)`).
     pub name: Option<String>,
-    /// Old-style local variables declared before the body.
+    /// Old-style local variables declared before the body (ids `0..locals.len()`, see [`VarId`]).
     pub locals: Vec<(String, Type)>,
     /// The body.
     pub body: Vec<Stmt>,
@@ -708,11 +741,11 @@ pub struct Filter {
 pub struct Function {
     /// The name.
     pub name: String,
-    /// Parameters.
+    /// Parameters (ids `0..params.len()`, see [`VarId`]).
     pub params: Vec<(String, Type)>,
     /// Declared return type (`-> type`, BIRD 3).
     pub return_type: Option<Type>,
-    /// Old-style local variables.
+    /// Old-style local variables (the ids following the parameters').
     pub locals: Vec<(String, Type)>,
     /// The body.
     pub body: Vec<Stmt>,

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use super::consts::{fold_binary, fold_member};
 use super::{name_text, string_text, Ctx, Pair, Res, Sym};
 use crate::ast::{
-    Attr, BinOp, Builtin, CaseArm, EnumConst, Expr, ExprKind, Filter, Function, LValue, MaskItem, Member,
-    Stmt, StmtKind, Type, Value,
+    Attr, BinOp, Builtin, CaseArm, EnumConst, Expr, ExprKind, Filter, Function, LValue, LoopVar, MaskItem,
+    Member, Stmt, StmtKind, Type, Value, VarId,
 };
 use crate::grammar::Rule;
 
@@ -293,14 +293,21 @@ impl Ctx<'_> {
         Ok(self.mk(p, ExprKind::Call(n, args)))
     }
 
-    fn local_var(&self, name: &str) -> Option<&Type> {
+    fn local_var(&self, name: &str) -> Option<&(Type, VarId)> {
         self.scopes.iter().rev().find_map(|s| s.get(name))
+    }
+
+    /// Opens the outermost scope of a body (filter, function, static-route block): variable ids
+    /// start again at 0.
+    pub(crate) fn open_body(&mut self) {
+        self.scopes.push(HashMap::new());
+        self.next_var = 0;
     }
 
     fn resolve_name(&self, p: &Pair<'_>) -> Res<ExprKind> {
         let n = name_text(p);
-        if self.local_var(&n).is_some() {
-            return Ok(ExprKind::Var(n));
+        if let Some((_, id)) = self.local_var(&n) {
+            return Ok(ExprKind::Var(n, *id));
         }
         match self.symbols.get(&n) {
             Some(Sym::Const(v)) => return Ok(ExprKind::Const(v.clone())),
@@ -325,20 +332,22 @@ impl Ctx<'_> {
             return Ok(LValue::Attr(Attr::static_attr(inner.as_str()).unwrap_or(Attr::Net)));
         }
         match self.resolve_name(&inner)? {
-            ExprKind::Var(v) => Ok(LValue::Var(v)),
+            ExprKind::Var(v, id) => Ok(LValue::Var(v, id)),
             ExprKind::Attr(a) => Ok(LValue::Attr(a)),
             _ => self.err(&inner, format!("Symbol '{}' is not a variable", name_text(&inner))),
         }
     }
 
-    fn declare_local(&mut self, name: &Pair<'_>, ty: Type) -> Res<String> {
+    fn declare_local(&mut self, name: &Pair<'_>, ty: Type) -> Res<(String, VarId)> {
         let n = name_text(name);
+        let id = VarId(self.next_var);
         let scope = self.scopes.last_mut();
         match scope {
             Some(s) if s.contains_key(&n) => self.err(name, format!("Symbol '{n}' already defined")),
             Some(s) => {
-                s.insert(n.clone(), ty);
-                Ok(n)
+                s.insert(n.clone(), (ty, id));
+                self.next_var += 1;
+                Ok((n, id))
             }
             None => self.err(name, "Variables can be declared only in filters and functions"),
         }
@@ -404,13 +413,15 @@ impl Ctx<'_> {
                 self.scopes.push(HashMap::new());
                 let r = (|| {
                     let name_p = &kids[name_i];
-                    let ty = match ty {
+                    let var = match ty {
                         Some(t) => {
-                            self.declare_local(name_p, t.clone())?;
-                            t
+                            let (name, id) = self.declare_local(name_p, t.clone())?;
+                            LoopVar { name, ty: t, id, declared: true }
                         }
                         None => match self.local_var(&name_text(name_p)) {
-                            Some(t) => t.clone(),
+                            Some((t, id)) => {
+                                LoopVar { name: name_text(name_p), ty: t.clone(), id: *id, declared: false }
+                            }
                             None => {
                                 return self
                                     .err(name_p, format!("Variable '{}' not declared", name_text(name_p)))
@@ -418,7 +429,7 @@ impl Ctx<'_> {
                         },
                     };
                     let body = self.stmt(kids[name_i + 4].clone())?;
-                    Ok(StmtKind::For(name_text(name_p), ty, iter, Box::new(body)))
+                    Ok(StmtKind::For(var, iter, Box::new(body)))
                 })();
                 self.scopes.pop();
                 r?
@@ -429,8 +440,8 @@ impl Ctx<'_> {
                     Some(e) => Some(self.expr(e.clone())?),
                     None => None,
                 };
-                let n = self.declare_local(&kids[1], ty.clone())?;
-                StmtKind::VarDecl(n, ty, init)
+                let (n, id) = self.declare_local(&kids[1], ty.clone())?;
+                StmtKind::VarDecl(n, ty, init, id)
             }
             Rule::assign_stmt => {
                 let target = self.lvalue(&kids[0])?;
@@ -455,7 +466,7 @@ impl Ctx<'_> {
             }
             Rule::unset_stmt => match self.lvalue(&kids[1])? {
                 LValue::Attr(a) => StmtKind::Unset(a),
-                LValue::Var(_) => return self.err(&kids[1], "Attribute expected"),
+                LValue::Var(..) => return self.err(&kids[1], "Attribute expected"),
             },
             Rule::accept_stmt | Rule::reject_stmt => {
                 let mut args = Vec::new();
@@ -470,7 +481,15 @@ impl Ctx<'_> {
                     StmtKind::Reject(args)
                 }
             }
-            Rule::error_stmt => StmtKind::Error(self.expr(kids[1].clone())?),
+            Rule::error_stmt => {
+                let mut args = Vec::new();
+                if let Some(list) = kids.get(1) {
+                    for a in list.clone().into_inner() {
+                        args.push(self.expr(a)?);
+                    }
+                }
+                StmtKind::Error(args)
+            }
             Rule::return_stmt => StmtKind::Return(match kids.get(1) {
                 Some(e) => Some(self.expr(e.clone())?),
                 None => None,
@@ -493,7 +512,7 @@ impl Ctx<'_> {
         for d in decls {
             let kids = children(d);
             let ty = self.type_name(&kids[0])?;
-            let n = self.declare_local(&kids[1], ty.clone())?;
+            let (n, _) = self.declare_local(&kids[1], ty.clone())?;
             out.push((n, ty));
         }
         Ok(out)
@@ -507,7 +526,7 @@ impl Ctx<'_> {
         parts: &[Pair<'_>],
     ) -> Res<Filter> {
         let Some((block, decls)) = parts.split_last() else { return self.err(at, "Filter body expected") };
-        self.scopes.push(HashMap::new());
+        self.open_body();
         let r = (|| {
             let locals = self.local_decls(decls)?;
             let body = self.stmts(block)?;
@@ -543,11 +562,11 @@ impl Ctx<'_> {
             }
             _ => None,
         };
-        self.scopes.push(HashMap::new());
+        self.open_body();
         let r = (|| {
             let mut ps = Vec::new();
             for (np, ty) in &params {
-                ps.push((self.declare_local(np, ty.clone())?, ty.clone()));
+                ps.push((self.declare_local(np, ty.clone())?.0, ty.clone()));
             }
             let (block, decls) =
                 kids[i..].split_last().ok_or_else(|| self.loc(&p).error("Function body expected"))?;

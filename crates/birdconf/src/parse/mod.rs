@@ -70,7 +70,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) cfg: Config,
     pub(crate) symbols: HashMap<String, Sym>,
     /// Local variables of the filter or function being parsed (innermost last).
-    pub(crate) scopes: Vec<HashMap<String, Type>>,
+    pub(crate) scopes: Vec<HashMap<String, (Type, crate::ast::VarId)>>,
+    /// The next variable id of the body being parsed (reset when its outermost scope opens).
+    pub(crate) next_var: u32,
     counters: HashMap<&'static str, u32>,
     pub(crate) seen_table_or_proto: bool,
     pub(crate) seen_thread_group: bool,
@@ -96,6 +98,7 @@ impl<'a> Ctx<'a> {
             cfg,
             symbols,
             scopes: Vec::new(),
+            next_var: 0,
             counters: HashMap::new(),
             seen_table_or_proto: false,
             seen_thread_group: false,

@@ -351,7 +351,7 @@ impl Ctx<'_> {
         };
         let attrs = match k.get(3) {
             Some(block) => {
-                self.scopes.push(Default::default());
+                self.open_body();
                 let r = self.stmt(block.clone());
                 self.scopes.pop();
                 match r?.kind {
