@@ -266,6 +266,9 @@ pub(crate) fn build_set(s: &SetValue, loc: &Loc) -> Res<Arc<Set>> {
     let mut items = Vec::new();
     for i in &s.items {
         items.extend(item_ranges(i, loc)?);
+        if items.len() > crate::set::MAX_EXPANSION {
+            return Err(loc.error("Set too large"));
+        }
     }
     let elem = items.first().map_or(Ty::Int, |(a, _)| a.ty());
     if !set_elem_ok(elem) {
@@ -337,11 +340,35 @@ pub(crate) struct Compiler<'p> {
     pub(crate) nslots: usize,
     /// Functions called directly.
     pub(crate) calls: BTreeSet<usize>,
+    /// Set elements (expanded ranges) built so far, bounded by [`MAX_SET_ELEMS`].
+    set_elems: usize,
+    /// Sets built so far, by the address of their (shared) literal.
+    set_cache: HashMap<usize, Arc<Set>>,
 }
+
+/// Most set elements (expanded ranges) one compilation may build: a bound on the memory an
+/// expression typed on the CLI can take.
+pub(crate) const MAX_SET_ELEMS: usize = 4 * crate::set::MAX_EXPANSION;
 
 impl<'p> Compiler<'p> {
     pub(crate) fn new(fn_index: &'p HashMap<String, usize>) -> Compiler<'p> {
-        Compiler { fn_index, current: None, vars: Vec::new(), nslots: 0, calls: BTreeSet::new() }
+        Compiler {
+            fn_index,
+            current: None,
+            vars: Vec::new(),
+            nslots: 0,
+            calls: BTreeSet::new(),
+            set_elems: 0,
+            set_cache: HashMap::new(),
+        }
+    }
+
+    fn count_set(&mut self, s: &Set, loc: &Loc) -> Res<()> {
+        self.set_elems += s.tree().map_or(0, TreeSet::len);
+        if self.set_elems > MAX_SET_ELEMS {
+            return Err(loc.error("Sets too large"));
+        }
+        Ok(())
     }
 
     fn declare(&mut self, id: ast::VarId, ty: Option<Ty>) -> usize {
@@ -433,7 +460,12 @@ impl<'p> Compiler<'p> {
                         if matches!(l, SetItem::Prefix(_)) {
                             return Err(loc.error("Prefixes cannot be used as case labels"));
                         }
-                        for (from, to) in item_ranges(l, loc)? {
+                        let ranges = item_ranges(l, loc)?;
+                        self.set_elems += ranges.len();
+                        if self.set_elems > MAX_SET_ELEMS {
+                            return Err(loc.error("Sets too large"));
+                        }
+                        for (from, to) in ranges {
                             labels.push(CaseLabel { from, to, arm: i });
                         }
                     }
@@ -602,6 +634,22 @@ impl<'p> Compiler<'p> {
     pub(crate) fn expr(&mut self, e: &ast::Expr) -> Res<Tex> {
         let loc = &e.loc;
         Ok(match &e.kind {
+            ExprKind::Const(ast::Value::Set(sv)) => {
+                // A `define`d set is one shared literal: build it once per compilation.
+                let key = Arc::as_ptr(sv) as usize;
+                let set = match self.set_cache.get(&key) {
+                    Some(s) => s.clone(),
+                    None => {
+                        let s = build_set(sv, loc)?;
+                        self.count_set(&s, loc)?;
+                        self.set_cache.insert(key, s.clone());
+                        s
+                    }
+                };
+                let v = Value::Set(set);
+                let t = v.ty();
+                (Ex::Const(v), Some(t))
+            }
             ExprKind::Const(v) => {
                 let v = konst(v, loc)?;
                 let t = v.ty();
@@ -668,6 +716,7 @@ impl<'p> Compiler<'p> {
                 ast::MaskItem::Range(a, b) => out.push(fixed(MaskKind::Range(*a, *b))),
                 ast::MaskItem::Set(s) => {
                     let set = build_set(s, loc)?;
+                    self.count_set(&set, loc)?;
                     if set.tree().is_none_or(|t| t.elem() != Ty::Int && !t.is_empty()) {
                         return Err(loc.error("Only integer sets allowed in path mask"));
                     }

@@ -26,13 +26,20 @@ pub struct Limits {
     pub max_steps: u64,
     /// Deepest function call nesting.
     pub max_depth: u32,
+    /// Largest value a run may build, in bytes: a string (`format()`, the text of `print`,
+    /// `accept`/`reject`/`error` reasons), a path or a list. Building values also costs steps
+    /// (one per [`BYTES_PER_STEP`](Limits::BYTES_PER_STEP) bytes), so the step budget bounds the
+    /// copying too.
+    pub max_value_bytes: usize,
 }
 
 impl Limits {
     /// Limits for filters of the configuration.
-    pub const DEFAULT: Limits = Limits { max_steps: 1_000_000, max_depth: 64 };
+    pub const DEFAULT: Limits = Limits { max_steps: 1_000_000, max_depth: 64, max_value_bytes: 1 << 20 };
     /// Limits for expressions and filters typed on a restricted CLI.
-    pub const RESTRICTED: Limits = Limits { max_steps: 20_000, max_depth: 16 };
+    pub const RESTRICTED: Limits = Limits { max_steps: 20_000, max_depth: 16, max_value_bytes: 16 << 10 };
+    /// Bytes of a built value that cost one step.
+    pub const BYTES_PER_STEP: usize = 64;
 }
 
 impl Default for Limits {
@@ -115,6 +122,27 @@ impl<'r, 'a> Exec<'r, 'a> {
     #[inline]
     fn tick(&mut self) -> R<()> {
         self.steps += 1;
+        if self.steps > self.limits.max_steps {
+            return Err(self.err(format!("Filter exceeded the limit of {} steps", self.limits.max_steps)));
+        }
+        Ok(())
+    }
+
+    /// Accounts for a value built at run time: fails when it exceeds the size limit, and charges
+    /// steps for its size.
+    fn charge(&mut self, bytes: usize) -> R<()> {
+        self.charge_part(bytes, bytes)
+    }
+
+    /// Accounts for `added` bytes written into a value now `bytes` long.
+    fn charge_part(&mut self, bytes: usize, added: usize) -> R<()> {
+        if bytes > self.limits.max_value_bytes {
+            return Err(self.err(format!(
+                "Value too large ({bytes} bytes, the limit is {} bytes)",
+                self.limits.max_value_bytes
+            )));
+        }
+        self.steps += (added / Limits::BYTES_PER_STEP) as u64;
         if self.steps > self.limits.max_steps {
             return Err(self.err(format!("Filter exceeded the limit of {} steps", self.limits.max_steps)));
         }
@@ -245,6 +273,38 @@ impl<'r, 'a> Exec<'r, 'a> {
                 };
                 self.match_result(*neg, r)
             }
+            Ex::Member(x, m) => {
+                let v = self.eval(x)?;
+                ops::member(&v, *m).map_err(|s| self.err(s))
+            }
+            Ex::AttrMember(ea, m) => {
+                let attrs = self.attrs()?;
+                match LRef::of_attr(attrs.value(ea.id), ea.aty) {
+                    Some(l) => ops::list_member(l, *m).map_err(|s| self.err(s)),
+                    None => Err(self.err("Prefix, path, clist or eclist expected")),
+                }
+            }
+            Ex::Defined(x) => {
+                let v = self.eval(x)?;
+                Ok(Value::Bool(!matches!(v, Value::Void)))
+            }
+            Ex::DefinedAttr(ea) => Ok(Value::Bool(self.attrs()?.get(ea.id).is_some())),
+            Ex::Call(f, args) => {
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(self.eval(a)?);
+                }
+                self.call(f.idx, vals)
+            }
+            _ => self.eval_more(e),
+        }
+    }
+
+    /// The less common expressions, out of line to keep [`eval`](Exec::eval)'s stack frame small
+    /// (deep recursion of filter functions nests it).
+    #[inline(never)]
+    fn eval_more(&mut self, e: &Ex) -> R<Value> {
+        match e {
             Ex::Pair(a, b) => {
                 let (va, vb) = (self.eval(a)?, self.eval(b)?);
                 let x = self.want_int(&va, 1, "PAIR_CONSTRUCT")?;
@@ -304,17 +364,6 @@ impl<'r, 'a> Exec<'r, 'a> {
                 }
                 Ok(Value::Mask(Arc::new(m)))
             }
-            Ex::Member(x, m) => {
-                let v = self.eval(x)?;
-                ops::member(&v, *m).map_err(|s| self.err(s))
-            }
-            Ex::AttrMember(ea, m) => {
-                let attrs = self.attrs()?;
-                match LRef::of_attr(attrs.value(ea.id), ea.aty) {
-                    Some(l) => ops::list_member(l, *m).map_err(|s| self.err(s)),
-                    None => Err(self.err("Prefix, path, clist or eclist expected")),
-                }
-            }
             Ex::IpMask(a, n) => {
                 let (va, vn) = (self.eval(a)?, self.eval(n)?);
                 let len = self.want_int(&vn, 2, "IP_MASK")?;
@@ -338,24 +387,17 @@ impl<'r, 'a> Exec<'r, 'a> {
                     Some(a) => self.eval(a)?,
                     None => Value::Void,
                 };
-                self.list_op(*op, &vl, &va)
+                let v = self.list_op(*op, &vl, &va)?;
+                self.charge(value_bytes(&v))?;
+                Ok(v)
             }
-            Ex::Defined(x) => {
-                let v = self.eval(x)?;
-                Ok(Value::Bool(!matches!(v, Value::Void)))
-            }
-            Ex::DefinedAttr(ea) => Ok(Value::Bool(self.attrs()?.get(ea.id).is_some())),
             Ex::Format(x) => {
                 let v = self.eval(x)?;
-                Ok(Value::String(Arc::from(v.to_string())))
+                let mut s = String::new();
+                self.format_into(&mut s, &v)?;
+                Ok(Value::String(Arc::from(s)))
             }
-            Ex::Call(f, args) => {
-                let mut vals = Vec::with_capacity(args.len());
-                for a in args {
-                    vals.push(self.eval(a)?);
-                }
-                self.call(f.idx, vals)
-            }
+            _ => Err(self.err("Unexpected expression")),
         }
     }
 
@@ -629,9 +671,30 @@ impl<'r, 'a> Exec<'r, 'a> {
         let mut s = String::new();
         for a in args {
             let v = self.eval(a)?;
-            let _ = write!(s, "{v}");
+            self.format_into(&mut s, &v)?;
         }
         Ok(s)
+    }
+
+    /// Appends `v` as BIRD prints it, within the value size limit (checked before formatting
+    /// from the value's size, and after).
+    fn format_into(&mut self, s: &mut String, v: &Value) -> R<()> {
+        // A printed value takes at most a few times its binary size; refuse early what would
+        // surely be too large.
+        let est = s.len() + value_bytes(v);
+        if est > self.limits.max_value_bytes {
+            return self.charge(est);
+        }
+        let before = s.len();
+        let _ = write!(s, "{v}");
+        self.charge_part(s.len(), s.len() - before)
+    }
+
+    fn push_print(&mut self, t: &str) -> R<()> {
+        let total = self.buf.len() + t.len();
+        self.charge_part(total, t.len())?;
+        self.buf.push_str(t);
+        Ok(())
     }
 
     pub(crate) fn flush_print(&mut self) {
@@ -718,6 +781,7 @@ impl<'r, 'a> Exec<'r, 'a> {
                         None => Value::Void,
                     };
                     v = self.list_op(*op, &v, &a)?;
+                    self.charge(value_bytes(&v))?;
                 }
                 let v = self.check_var(*ty, v)?;
                 self.set_slot(*slot, v);
@@ -730,6 +794,7 @@ impl<'r, 'a> Exec<'r, 'a> {
                         None => Value::Void,
                     };
                     v = self.list_op(*op, &v, &a)?;
+                    self.charge(value_bytes(&v))?;
                 }
                 self.write_attr(&Attr::Ea(ea.clone()), v)?;
             }
@@ -743,7 +808,7 @@ impl<'r, 'a> Exec<'r, 'a> {
                     None
                 } else {
                     let t = self.text(args)?;
-                    self.buf.push_str(&t);
+                    self.push_print(&t)?;
                     self.flush_print();
                     Some(t)
                 };
@@ -766,7 +831,7 @@ impl<'r, 'a> Exec<'r, 'a> {
             }
             Sk::Print(args, newline) => {
                 let t = self.text(args)?;
-                self.buf.push_str(&t);
+                self.push_print(&t)?;
                 if *newline {
                     self.flush_print();
                 }
@@ -776,6 +841,25 @@ impl<'r, 'a> Exec<'r, 'a> {
             }
         }
         Ok(Flow::Next)
+    }
+}
+
+/// The bytes a value built at run time occupies (its data; constants and sets count little, as
+/// they are shared).
+pub(crate) fn value_bytes(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.len(),
+        Value::Path(p) => p.as_wire().len(),
+        Value::Clist(l) => l.len() * 4,
+        Value::Eclist(l) => l.len() * 8,
+        Value::Lclist(l) => l.len() * 12,
+        Value::Mask(m) => m.items.len() * 16,
+        // printed, a set takes at least a few bytes per element
+        Value::Set(s) => match &**s {
+            crate::set::Set::Tree(t) => t.len() * 4,
+            crate::set::Set::Prefix(p) => p.patterns().len() * 8,
+        },
+        _ => 16,
     }
 }
 

@@ -79,6 +79,11 @@ impl TreeSet {
         self.elem
     }
 
+    /// The number of items (after expansion of ranged components).
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
     /// Whether the set has no items.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()

@@ -306,3 +306,19 @@ fn prefix_members() {
         ("defined(1)", "TRUE"),
     ]);
 }
+
+#[test]
+fn eval_bounds_formatted_sets_and_set_construction() {
+    let e = eval("format([(1..60000, 5)])").unwrap_err();
+    assert!(e.contains("Value too large"), "{e}");
+    assert_eq!(eval("format([(1..3, 5)])"), Ok("[(1,5), (2,5), (3,5)]".to_string()));
+    // one set item, one set and one expression each have a bound on the elements they expand to
+    let e = eval("(1, 1, 1) ~ [(1, 0..70000, 1..2)]").unwrap_err();
+    assert!(e.contains("too large"), "{e}");
+    let items: Vec<String> = (0..6).map(|i| format!("(1..60000, {i})")).collect();
+    let e = eval(&format!("(1, 1) ~ [{}]", items.join(", "))).unwrap_err();
+    assert!(e.contains("Set too large"), "{e}");
+    let sets: Vec<String> = (0..6).map(|i| format!("(1, 1) ~ [(1..60000, {i})]")).collect();
+    let e = eval(&sets.join(" || ")).unwrap_err();
+    assert!(e.contains("Sets too large"), "{e}");
+}

@@ -361,7 +361,7 @@ fn step_budget_and_recursion_limit() {
     let long: Vec<u32> = (0..600).collect();
     let a = bgp(&long, &[]);
     assert_eq!(run_filter(p.filter("h").unwrap(), "10.0.0.0/8", &a, Limits::DEFAULT).verdict, accept());
-    let small = Limits { max_steps: 500, max_depth: 8 };
+    let small = Limits { max_steps: 500, max_depth: 8, ..Limits::DEFAULT };
     let r = run_filter(p.filter("h").unwrap(), "10.0.0.0/8", &a, small);
     assert_eq!(err_msg(&r.verdict), "Filter exceeded the limit of 500 steps");
 }
@@ -481,4 +481,33 @@ fn error_with_several_arguments() {
         "{:?}",
         r.verdict
     );
+}
+
+#[test]
+fn value_sizes_are_bounded_under_a_budget() {
+    let p = compile(
+        r#"filter grow { bgppath p = +empty+; for int a in bgp_path do p.prepend(a); bgp_path = p; accept; }
+           filter chatty { for int a in bgp_path do printn "0123456789012345678901234567890123456789"; accept; }
+           filter sets { print format([(1..60000, 5)]); accept; }"#,
+    );
+    let long: Vec<u32> = (0..1000).collect();
+    let a = bgp(&long, &[]);
+    let tiny = Limits { max_value_bytes: 100, ..Limits::RESTRICTED };
+    let short: Vec<u32> = (0..200).collect();
+    let b = bgp(&short, &[]);
+    assert_eq!(run_filter(p.filter("grow").unwrap(), "10.0.0.0/8", &b, Limits::RESTRICTED).verdict, accept());
+    let r = run_filter(p.filter("grow").unwrap(), "10.0.0.0/8", &a, tiny);
+    assert!(err_msg(&r.verdict).starts_with("Value too large ("), "{:?}", r.verdict);
+    assert!(err_msg(&r.verdict).ends_with("the limit is 100 bytes)"), "{:?}", r.verdict);
+    // 1000 x 40 bytes of printn: fine for a configured filter, too much on the restricted CLI
+    assert_eq!(run_filter(p.filter("chatty").unwrap(), "10.0.0.0/8", &a, Limits::DEFAULT).verdict, accept());
+    let r = run_filter(p.filter("chatty").unwrap(), "10.0.0.0/8", &a, Limits::RESTRICTED);
+    assert!(err_msg(&r.verdict).starts_with("Value too large"), "{:?}", r.verdict);
+    let r = run_filter(p.filter("sets").unwrap(), "10.0.0.0/8", &a, Limits::RESTRICTED);
+    assert!(err_msg(&r.verdict).starts_with("Value too large"), "{:?}", r.verdict);
+    // building costs steps: copying a growing path is not free
+    // (1000 iterations take about 4000 steps; copying the path each time costs about 30000 more)
+    let few = Limits { max_steps: 10_000, ..Limits::DEFAULT };
+    let r = run_filter(p.filter("grow").unwrap(), "10.0.0.0/8", &a, few);
+    assert_eq!(err_msg(&r.verdict), "Filter exceeded the limit of 10000 steps");
 }
