@@ -22,6 +22,9 @@ use crate::sys::{
     plan_write, Backend, KDest, KHop, KRoute, Reply, Request, Sink, Write, RTPROT_BIRD, RTPROT_KERNEL,
 };
 
+/// Writes handed to the backend at once while a prune is still planning the rest.
+const FLUSH_EVERY: usize = 2048;
+
 /// `learn`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Learn {
@@ -554,6 +557,10 @@ impl Kernel {
         for net in nets {
             if !inflight.contains(&net) {
                 self.sync_net(net);
+                // Stream big prunes: the backend writes the first batches while we plan the rest.
+                if self.outbox.len() >= FLUSH_EVERY {
+                    self.flush();
+                }
             }
         }
         self.flush();

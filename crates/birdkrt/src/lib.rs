@@ -43,9 +43,10 @@
 //!  ┌──────────── "krt netlink" thread (private current-thread tokio runtime) ────────────┐
 //!  │  request socket: dumps                            notification socket: links, addrs │
 //!  └──────┬───────────────────────────────────────────────────────┬─────────────────────┘
-//!   "krt writer" thread: route writes in batches (one sendmsg each), one Reply::Written per batch
-//!         │
-//!         │ Sink(Reply)                                            │ Sink(Reply)
+//!  ┌──────┴─ "krt writer" thread (blocking write socket) ─┐         │
+//!  │  route writes in batches: one sendmsg, one ack each  │         │
+//!  └──────┬───────────────────────────────────────────────┘         │
+//!         │ Sink(Reply; writes: one Reply::Written per batch)       │ Sink(Reply)
 //!         ▼                                                        ▼
 //!   Inbox (queue, armed flag)                              IfaceHub (interface list, service lock)
 //!         │ first push arms → ProtoHandle::exec_as              │ per subscriber: Inbox push
@@ -54,8 +55,11 @@
 //!   (timer "krt scan" → start_scan)                        device protocol loop: timer → hub.rescan
 //! ```
 //!
-//! tokio exists only inside that thread. Nothing is ever called from inside a netlink handler except
-//! "queue and wake": protocol code runs in its own loop, through its own control event.
+//! A prune hands its writes to the backend in chunks of 2048 ([`sys::Backend::request_batch`]); the writer
+//! packs them into `sendmsg` batches of up to 60 KiB (about 900 routes) and attributes each error answer to
+//! its route by sequence number (see `sys::batch`). tokio exists only inside the netlink thread. Nothing
+//! is ever called from inside a netlink handler or the writer except "queue and wake": protocol code runs
+//! in its own loop, through its own control event.
 //!
 //! # Invariants
 //!

@@ -534,3 +534,25 @@ fn overrun_subscription_ends_with_the_instance() {
         assert_eq!(w.mock.subscribers(), 0);
     }
 }
+
+#[test]
+fn big_prunes_are_handed_over_in_chunks() {
+    let w = World::new();
+    for i in 0..5000u32 {
+        let a = std::net::Ipv4Addr::from(u32::from(std::net::Ipv4Addr::new(198, 19, 0, 0)) + i);
+        w.imp4.import(
+            Net::new(IpAddr::V4(a), 32).unwrap(),
+            Route::new(w.src.clone(), AttrSet::new(RouteSource::Static, Dest::Blackhole).intern(), 200),
+        );
+    }
+    let k = w.cfg();
+    let stats = k.stats.clone();
+    let _h = w.spawn("kernel1", k);
+    w.settle();
+    // 2048 + 2048 + 904: the backend starts on the first chunk while the prune plans the rest.
+    assert_eq!(w.mock.ops().batches, 3);
+    assert_eq!(w.mock.ops().adds, 5000);
+    assert_eq!(w.mock.routes(T).len(), 5000);
+    assert_eq!(stats.snapshot().1, 5000);
+    assert_eq!(stats.sync_state(), SyncState::Idle);
+}

@@ -55,9 +55,41 @@ fn ip_cmd(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Processes a test started (bird, watchers): killed by PID when the watchdog fires.
+static CHILDREN: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+fn kill_pid(pid: u32) {
+    if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
+        let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+    }
+}
+
+/// A child process, killed (by PID) and reaped on drop.
+struct ChildGuard(std::process::Child);
+
+impl ChildGuard {
+    fn spawn(cmd: &mut Command) -> ChildGuard {
+        let c = cmd.spawn().expect("spawn");
+        CHILDREN.lock().unwrap().push(c.id());
+        ChildGuard(c)
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        CHILDREN.lock().unwrap().retain(|p| *p != self.0.id());
+    }
+}
+
 impl Ns {
     fn new(test: &str) -> Ns {
-        let name = format!("krt-{}-{test}", std::process::id());
+        Ns::with_prefix("krt", test)
+    }
+
+    fn with_prefix(prefix: &str, test: &str) -> Ns {
+        let name = format!("{prefix}-{}-{test}", std::process::id());
         let _ = Command::new("ip").args(["netns", "del", &name]).output();
         ip_cmd(&["netns", "add", &name]);
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -71,6 +103,9 @@ impl Ns {
                 }
             }
             eprintln!("netns test in {n} exceeded {TEST_LIMIT:?}: deleting the namespace and exiting");
+            for pid in CHILDREN.lock().map(|v| v.clone()).unwrap_or_default() {
+                kill_pid(pid);
+            }
             let _ = Command::new("ip").args(["netns", "del", &n]).output();
             std::process::exit(101);
         });
@@ -459,4 +494,185 @@ fn netns_batch_errors_hit_their_write() {
     assert!(r.contains("2001:db8:44::/48 via 2001:db8::2"), "{r}");
     assert!(!r.contains("198.18.41.0/24") && !r.contains("198.19.8.174 "), "{r}");
     assert_eq!(r.lines().filter(|l| l.starts_with("198.19.")).count(), 2999);
+}
+
+/// Counts the IPv4 routes of kernel table `T` in a namespace cheaply: `/proc/<pid>/net/fib_triestat` of a
+/// `sleep` running inside it (the trie statistics, without dumping the routes).
+struct FibCounter {
+    _sleeper: ChildGuard,
+    path: String,
+}
+
+impl FibCounter {
+    fn new(ns: &Ns) -> FibCounter {
+        let c = ChildGuard::spawn(Command::new("ip").args(["netns", "exec", &ns.name, "sleep", "600"]));
+        let path = format!("/proc/{}/net/fib_triestat", c.0.id());
+        let f = FibCounter { _sleeper: c, path };
+        // `ip netns exec` enters the namespace, then execs sleep: once it is sleep, it is in there.
+        let cmdline = format!("/proc/{}/cmdline", f.pid());
+        wait_for("watcher in the namespace", Duration::from_secs(10), || {
+            std::fs::read_to_string(&cmdline).is_ok_and(|c| c.starts_with("sleep"))
+        });
+        f
+    }
+
+    fn pid(&self) -> u32 {
+        self._sleeper.0.id()
+    }
+
+    fn count(&self) -> u64 {
+        let s = std::fs::read_to_string(&self.path).unwrap_or_default();
+        let Some(at) = s.find(&format!("Id {T}:")) else { return 0 };
+        s[at..]
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Prefixes:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Poll until `n` routes: `(time to the first route, time to all)` from `start`.
+    fn wait(&self, n: u64, start: Instant, limit: Duration) -> (Duration, Duration) {
+        let mut first = None;
+        loop {
+            let c = self.count();
+            let now = start.elapsed();
+            if c > 0 && first.is_none() {
+                first = Some(now);
+            }
+            if c >= n {
+                return (first.unwrap_or(now), now);
+            }
+            assert!(now < limit, "timed out after {limit:?} with {c} of {n} routes in table {T}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// The routes of the comparison: `n` IPv4 /32s from 198.19.0.0 (inside 198.18.0.0/15).
+fn perf_net(i: u32) -> std::net::Ipv4Addr {
+    std::net::Ipv4Addr::from(u32::from(std::net::Ipv4Addr::new(198, 19, 0, 0)) + i)
+}
+
+struct PerfRun {
+    /// Routes into the birdd table (birdd only; bird parses them with its config).
+    import: Duration,
+    /// From start (birdd: kernel protocol spawned; bird: process spawned) to the first route in the kernel.
+    first: Duration,
+    /// From start to every route in the kernel.
+    all: Duration,
+}
+
+fn perf_birdd(n: u32) -> PerfRun {
+    let ns = Ns::with_prefix("krtperf", "birdd");
+    let nl = ns.netlink();
+    let fib = FibCounter::new(&ns);
+    let w = World::new(&ns);
+    let t = Instant::now();
+    let attrs = AttrSet::new(RouteSource::Static, w.via("198.18.0.2")).intern();
+    for i in 0..n {
+        let net = Net::new(IpAddr::V4(perf_net(i)), 32).unwrap();
+        w.imp4.import(net, Route::new(w.src.clone(), attrs.clone(), 200));
+    }
+    let import = t.elapsed();
+    let mut k = kcfg(&nl);
+    k.scan_time = Duration::from_secs(300);
+    let stats = k.stats.clone();
+    let start = Instant::now();
+    w.kernel("kernel1", k);
+    let (first, all) = fib.wait(u64::from(n), start, Duration::from_secs(120));
+    let count = ns.ip(&["route", "show", "table", &T.to_string()]).lines().count();
+    assert_eq!(count, n as usize, "ip route show table {T}");
+    assert_eq!(stats.snapshot().2, 0, "no write errors");
+    PerfRun { import, first, all }
+}
+
+fn perf_bird2(n: u32, dir: &std::path::Path) -> PerfRun {
+    use std::fmt::Write as _;
+    let ns = Ns::with_prefix("krtperf", "bird2");
+    let fib = FibCounter::new(&ns);
+    let mut conf = String::with_capacity(48 * n as usize);
+    conf.push_str("router id 198.18.0.1;\n");
+    let _ = writeln!(conf, "log \"{}/bird.log\" all;", dir.display());
+    conf.push_str("protocol device { scan time 60; }\n");
+    conf.push_str("protocol static s4 {\n  ipv4;\n");
+    for i in 0..n {
+        let _ = writeln!(conf, "  route {}/32 via 198.18.0.2;", perf_net(i));
+    }
+    conf.push_str("}\n");
+    let _ = writeln!(
+        conf,
+        "protocol kernel k4 {{\n  ipv4 {{ export all; }};\n  kernel table {T};\n  scan time 300;\n}}"
+    );
+    let cpath = dir.join("bird.conf");
+    std::fs::write(&cpath, conf).unwrap();
+    let sock = dir.join("bird.ctl");
+    let start = Instant::now();
+    let bird = ChildGuard::spawn(
+        Command::new("ip")
+            .args(["netns", "exec", &ns.name, "/usr/sbin/bird", "-f", "-c"])
+            .arg(&cpath)
+            .arg("-s")
+            .arg(&sock)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("bird.stderr")).unwrap()),
+    );
+    let (first, all) = fib.wait(u64::from(n), start, Duration::from_secs(120));
+    let count = ns.ip(&["route", "show", "table", &T.to_string()]).lines().count();
+    assert_eq!(count, n as usize, "ip route show table {T}");
+    drop(bird);
+    PerfRun { import: Duration::ZERO, first, all }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// The issue-7 comparison: 100,000 routes into kernel table 100 by birdd's kernel protocol and by Debian's
+/// bird2 (2.0.x) in fresh namespaces, `KRTPERF_ROUNDS` (default 3) alternating rounds, medians printed.
+/// `cargo test -p birdkrt --release --test netns -- --ignored netns_100k_vs_bird2 --nocapture`
+#[test]
+#[ignore = "needs root, network namespaces and /usr/sbin/bird; a benchmark"]
+fn netns_100k_vs_bird2() {
+    need_root!();
+    if !std::path::Path::new("/usr/sbin/bird").exists() {
+        eprintln!("SKIPPED: /usr/sbin/bird (Debian bird2) is not installed");
+        return;
+    }
+    let n = 100_000u32;
+    let rounds: usize = std::env::var("KRTPERF_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let dir = std::env::temp_dir().join(format!("krtperf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for round in 1..=rounds {
+        let a = perf_birdd(n);
+        println!(
+            "round {round}: birdd  {n} routes: first in kernel after {:?}, all after {:?} (write phase {:?}; table import before: {:?})",
+            a.first,
+            a.all,
+            a.all - a.first,
+            a.import
+        );
+        let b = perf_bird2(n, &dir);
+        println!(
+            "round {round}: bird2  {n} routes: first in kernel after {:?}, all after {:?} (write phase {:?}; from process start, config parse included)",
+            b.first,
+            b.all,
+            b.all - b.first
+        );
+        ours.push(a);
+        theirs.push(b);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let m = |v: &[PerfRun], f: fn(&PerfRun) -> Duration| median(v.iter().map(f).collect());
+    let (oa, ow, oi) = (m(&ours, |r| r.all), m(&ours, |r| r.all - r.first), m(&ours, |r| r.import));
+    let (ba, bw) = (m(&theirs, |r| r.all), m(&theirs, |r| r.all - r.first));
+    println!("median of {rounds}: birdd all {oa:?} (write phase {ow:?}, + table import {oi:?}); bird2 all {ba:?} (write phase {bw:?})");
+    println!(
+        "ratio birdd/bird2: start-to-all {:.2} (birdd incl. import {:.2}), write phase {:.2}",
+        oa.as_secs_f64() / ba.as_secs_f64(),
+        (oa + oi).as_secs_f64() / ba.as_secs_f64(),
+        ow.as_secs_f64() / bw.as_secs_f64()
+    );
 }
