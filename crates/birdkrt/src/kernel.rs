@@ -510,6 +510,9 @@ impl Kernel {
             }
         };
         self.cfg.stats.scans.fetch_add(1, Ordering::Relaxed);
+        // Every scan ends with a synchronous full refeed: the desired state is re-read from the tables
+        // (before the dump is sorted out, so that the metrics we want are the current ones).
+        self.desired = self.refeed_now(ctx);
         let mut own: HashMap<Net, KRoute> = HashMap::new();
         let mut alien: HashMap<Net, KRoute> = HashMap::new();
         self.stray.clear();
@@ -546,8 +549,6 @@ impl Kernel {
             }
         }
         self.installed = own;
-        // Every scan ends with a synchronous full refeed: the desired state is re-read from the tables.
-        self.desired = self.refeed_now(ctx);
         self.set_sync(SyncState::Pruning);
         ctx.set_info("");
         for r in std::mem::take(&mut self.stray) {
@@ -672,6 +673,11 @@ impl Protocol for Kernel {
         new: Option<&Route>,
         _old: Option<&Route>,
     ) {
+        if matches!(self.sync, SyncState::Init | SyncState::FirstScan) {
+            // Nothing is written before the first dump, and its prune starts from a synchronous refeed
+            // that reads the tables then (newer than this notification): converting it now is wasted work.
+            return;
+        }
         let want = match new {
             None => None,
             // With `merge paths` the whole ECMP set of the net is read from the table.

@@ -11,16 +11,17 @@
 //!                                                     └──────────────────── SCANNING ◄┘
 //! ```
 //!
-//! * **INIT / FIRST_SCAN**: the protocol is UP and its channel receives exports, but nothing is written:
-//!   exports only update the *desired* map (what the export wants in the kernel, by net). **No exports
-//!   reach the kernel before the first scan.**
+//! * **INIT / FIRST_SCAN**: the protocol is UP and its channel receives exports, but nothing is written
+//!   and exports are not even converted: the first dump's refeed (below) reads them from the tables.
+//!   **No exports reach the kernel before the first scan.**
 //! * A dump gives the truth about the kernel: routes with `proto bird` and our metric are *ours*
 //!   (the *installed* map); other `proto bird` routes of the table are stray and deleted; alien routes
 //!   are learned (`learn`: everything but `proto kernel`; `learn all`: those too) as `inherit` routes with
 //!   `krt_source` and `krt_metric`, and withdrawn when they disappear from a later dump.
-//! * After every dump, the desired map is rebuilt by a *synchronous refeed*: a walk of the tables' best
-//!   routes (with `merge paths`, each net's merged ECMP set) through the channels' export filters, so the
-//!   prune never races the export feed and any drift of the desired map is corrected too.
+//! * With every dump, the *desired* map (what the export wants in the kernel, by net) is rebuilt by a
+//!   *synchronous refeed*: a walk of the tables' best routes (with `merge paths`, each net's merged ECMP
+//!   set) through the channels' export filters, so the prune never races the export feed and any drift of
+//!   the desired map is corrected too.
 //! * **PRUNING**: for every net in installed ∪ desired, [`sys::plan_write`] decides: nothing (equal), add,
 //!   delete, REPLACE (same metric; for IPv6 only unicast routes with gateways) or delete-then-add. This
 //!   repairs any divergence: routes deleted or changed behind our back come back; routes we no longer
