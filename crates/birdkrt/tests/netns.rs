@@ -494,6 +494,30 @@ fn netns_batch_errors_hit_their_write() {
     assert!(r.contains("2001:db8:44::/48 via 2001:db8::2"), "{r}");
     assert!(!r.contains("198.18.41.0/24") && !r.contains("198.19.8.174 "), "{r}");
     assert_eq!(r.lines().filter(|l| l.starts_with("198.19.")).count(), 2999);
+    // Every message of a batch failing: an error answer for each fits in the receive buffer, none is
+    // lost.
+    let got: Arc<Answers> = Arc::default();
+    let g = got.clone();
+    let sink: birdkrt::sys::Sink = Arc::new(move |r| match r {
+        Reply::Written(v) => g.lock().unwrap().extend(v),
+        other => panic!("unexpected reply {other:?}"),
+    });
+    let reqs: Vec<Request> = (0..5000u32)
+        .map(|i| Request::Write {
+            id: u64::from(i),
+            write: Write::Delete(kr(
+                &format!("{}/32", std::net::Ipv4Addr::from(base + 10_000 + i)),
+                KDest::Blackhole,
+            )),
+        })
+        .collect();
+    nl.request_batch(reqs, sink);
+    wait_for("every answer", Duration::from_secs(30), || got.lock().unwrap().len() == 5000);
+    let got = got.lock().unwrap();
+    assert!(
+        got.iter().all(|(_, r)| matches!(r, Err(KrtError::Kernel { errno: 3, .. }))),
+        "all ESRCH, none lost"
+    );
 }
 
 /// Counts the IPv4 routes of kernel table `T` in a namespace cheaply: `/proc/<pid>/net/fib_triestat` of a
