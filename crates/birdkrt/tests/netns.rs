@@ -418,6 +418,25 @@ fn netns_100k_routes() {
     println!("100000 routes exported to the kernel in {took:?} ({count} in table 100)");
     assert_eq!(count, n as usize);
     assert_eq!(stats.snapshot().2, 0, "no write errors");
+    // While idle, every export is written as it comes (one request each; the writer batches what queues
+    // up): all withdrawn, then all announced again.
+    let fib = FibCounter::new(&ns);
+    assert_eq!(fib.count(), u64::from(n));
+    let start = Instant::now();
+    for i in 0..n {
+        w.imp4.withdraw(Net::new(IpAddr::V4(std::net::Ipv4Addr::from(base + i)), 32).unwrap(), &w.src);
+    }
+    wait_for("100k withdrawals", Duration::from_secs(120), || fib.count() == 0);
+    println!("100000 routes withdrawn from the kernel in {:?}", start.elapsed());
+    let start = Instant::now();
+    for i in 0..n {
+        let net = Net::new(IpAddr::V4(std::net::Ipv4Addr::from(base + i)), 32).unwrap();
+        w.imp4.import(net, Route::new(w.src.clone(), attrs.clone(), 200));
+    }
+    wait_for("100k routes again", Duration::from_secs(120), || fib.count() == u64::from(n));
+    println!("100000 routes announced while idle reached the kernel in {:?}", start.elapsed());
+    wait_for("every write acknowledged", Duration::from_secs(30), || stats.snapshot().1 == 3 * u64::from(n));
+    assert_eq!(stats.snapshot().2, 0, "no write errors");
 }
 
 #[test]
