@@ -2,8 +2,9 @@
 //!
 //! Every kernel interaction goes through a [`Backend`]. There are two:
 //!
-//! * [`netlink`] (Linux): rtnetlink connections owned by one dedicated thread running a private
-//!   current-thread tokio runtime. Nothing else in the process sees tokio.
+//! * [`netlink`] (Linux): rtnetlink connections (dumps, notifications) owned by one dedicated thread running
+//!   a private current-thread tokio runtime (nothing else in the process sees tokio), and a writer thread
+//!   that sends route writes in batches on a plain netlink socket.
 //! * [`mock`]: an in-memory kernel (routing tables, links, addresses) with failure injection, used by the
 //!   default tests and usable off Linux.
 //!
@@ -14,7 +15,8 @@
 //!   final reply ([`Reply::Routes`], [`Reply::Links`]; for a write [`Reply::Done`] or one entry of a
 //!   [`Reply::Written`], which carries the outcomes of several writes of one batch).
 //! * [`Backend::request_batch`] submits many requests at once (the netlink backend sends a batch of writes
-//!   in one `sendmsg`); the replies are as if each had been submitted alone, in order.
+//!   in one `sendmsg`); each request is answered as if submitted alone, in order, except that the outcomes
+//!   of several writes may come in one [`Reply::Written`].
 //! * Requests from one caller are *started* in submission order. A [`Write::DeleteAdd`] is executed as one
 //!   unit (delete, then add), so no other write of the same caller runs between the two halves.
 //! * [`Backend::subscribe`] delivers asynchronous notifications (links, addresses) and

@@ -16,7 +16,7 @@
 //!
 //! Route writes do not go through rtnetlink: they go straight to the "krt writer" thread, which owns a
 //! plain blocking netlink socket and sends them in batches (up to 60 KiB of messages, about 900 routes, in
-//! one `sendmsg`; see [`super::batch`] for how answers are attributed). The kernel processes a batch
+//! one `sendmsg`; `sys/batch.rs` tells how answers are attributed). The kernel processes a batch
 //! inside that `sendmsg`, so the writer reads the batch's answers right after it and replies with one
 //! [`Reply::Written`] per batch and sink. Writes are sent in submission order; a batch is bounded so that an
 //! error answer for each of its messages fits in the socket's receive buffer.
