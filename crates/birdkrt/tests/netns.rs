@@ -684,7 +684,15 @@ fn netns_100k_vs_bird2() {
     }
     let n = 100_000u32;
     let rounds: usize = std::env::var("KRTPERF_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
-    let dir = std::env::temp_dir().join(format!("krtperf-{}", std::process::id()));
+    /// The bird2 config, log and socket directory, removed even when the test fails.
+    struct TempDir(std::path::PathBuf);
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let tmp = TempDir(std::env::temp_dir().join(format!("krtperf-{}", std::process::id())));
+    let dir = tmp.0.clone();
     std::fs::create_dir_all(&dir).unwrap();
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
@@ -707,7 +715,7 @@ fn netns_100k_vs_bird2() {
         ours.push(a);
         theirs.push(b);
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(tmp);
     let m = |v: &[PerfRun], f: fn(&PerfRun) -> Duration| median(v.iter().map(f).collect());
     let (oa, ow, oi) = (m(&ours, |r| r.all), m(&ours, |r| r.all - r.first), m(&ours, |r| r.import));
     let (ba, bw) = (m(&theirs, |r| r.all), m(&theirs, |r| r.all - r.first));
