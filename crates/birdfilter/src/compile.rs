@@ -557,7 +557,12 @@ impl<'p> Compiler<'p> {
                 match (attr, x) {
                     (Attr::Ea(ea), Ex::Const(v)) if !matches!(v, Value::Void) => {
                         match to_attr_value(&ea, v.clone()) {
-                            Ok(av) => Sk::SetAttrConst(ea, av),
+                            Ok(av) => {
+                                let flags = birdtable::attrs::registry::def(ea.id)
+                                    .and_then(|d| d.bgp)
+                                    .map_or(0, |(_, f)| f);
+                                Sk::SetAttrConst(ea, flags, av)
+                            }
                             Err(_) => Sk::SetAttr(Attr::Ea(ea), Ex::Const(v)),
                         }
                     }
@@ -996,7 +1001,7 @@ mod tests {
         assert!(matches!(cond(&b[3]), Ex::ConstInAttr(false, Value::Pair(_), _)));
         assert!(matches!(cond(&b[4]), Ex::CmpInt { op: Cmp::Eq, k: 3, k_left: true, .. }));
         assert!(
-            matches!(&b[5].kind, Sk::SetAttrConst(ea, AttrValue::Int(100)) if &*ea.name == "bgp_local_pref")
+            matches!(&b[5].kind, Sk::SetAttrConst(ea, _, AttrValue::Int(100)) if &*ea.name == "bgp_local_pref")
         );
     }
 }

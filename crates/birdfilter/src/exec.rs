@@ -13,7 +13,7 @@ use birdtable::attrs::{
     AttrSet, AttrType, AttrValue, Community, Dest, LargeCommunity, List, NextHop, Origin, Scope,
 };
 
-use crate::ir::{Arith, Attr, Cmp, Ea, Ex, Field, Func, ListOp, MaskTpl, Sk, St};
+use crate::ir::{Arith, Attr, Cmp, Ea, Ex, Field, Func, ListOp, MaskTpl, Mem, Sk, St};
 use crate::mask::{MaskItem, MaskKind, PathMask};
 use crate::ops::{self, LRef};
 use crate::route::RouteCtx;
@@ -420,7 +420,19 @@ impl<'r, 'a> Exec<'r, 'a> {
         match e {
             Ex::CmpInt { op, x, k, k_left } => {
                 self.tick()?;
-                let v = self.eval(x)?;
+                // `net.len` and `list.len` are read without building a value (one step for both)
+                let route = self.route.as_deref();
+                let direct = match &**x {
+                    Ex::NetLen => route.map(|r| u32::from(r.net().len())),
+                    Ex::AttrMember(ea, Mem::Len) => {
+                        route.and_then(|r| LRef::of_attr(r.attrs().value(ea.id), ea.aty)).map(LRef::len)
+                    }
+                    _ => None,
+                };
+                let v = match direct {
+                    Some(i) => Value::Int(i),
+                    None => self.eval(x)?,
+                };
                 if let Value::Int(i) = v {
                     let (a, b) = if *k_left { (*k, i) } else { (i, *k) };
                     return Ok(match op {
@@ -762,11 +774,10 @@ impl<'r, 'a> Exec<'r, 'a> {
                 let v = self.check_var(*ty, v)?;
                 self.set_slot(*slot, v);
             }
-            Sk::SetAttrConst(ea, av) => {
+            Sk::SetAttrConst(ea, flags, av) => {
                 let line = self.line;
                 let r = self.route_mut()?;
-                r.attrs_mut()
-                    .set(ea.id, av.clone())
+                r.set_ea(ea.id, *flags, av.clone())
                     .map_err(|e| Stop::Err(RuntimeError { line, message: e.to_string() }))?;
             }
             Sk::SetAttr(a, e) => {

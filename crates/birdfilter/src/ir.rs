@@ -257,8 +257,8 @@ pub(crate) enum Sk {
     InitVar(usize, Option<Ex>),
     SetVar(usize, Option<Ty>, Ex),
     SetAttr(Attr, Ex),
-    /// An extended attribute set to a constant, converted at compile time.
-    SetAttrConst(Ea, AttrValue),
+    /// An extended attribute set to a constant, converted at compile time, with its default flags.
+    SetAttrConst(Ea, u8, AttrValue),
     UpdateVar(usize, Option<Ty>, Vec<(ListOp, Option<Ex>)>),
     UpdateAttr(Ea, Vec<(ListOp, Option<Ex>)>),
     Unset(Ea),

@@ -59,6 +59,17 @@ impl<'a> LRef<'a> {
         })
     }
 
+    /// The number of elements (ASNs of a path), as `.len` gives it.
+    pub(crate) fn len(self) -> u32 {
+        match self {
+            LRef::Path(p) => p.len(),
+            LRef::Clist(l) => l.len() as u32,
+            LRef::Quads(l) => l.len() as u32,
+            LRef::Ec(l) => l.len() as u32,
+            LRef::Lc(l) => l.len() as u32,
+        }
+    }
+
     pub(crate) fn to_value(self) -> Value {
         match self {
             LRef::Path(p) => Value::Path(p.clone()),

@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use birdnet::Net;
-use birdtable::attrs::{AttrSet, Iface};
+use birdtable::attrs::{AttrError, AttrId, AttrSet, AttrValue, EAttr, Iface};
 
 /// Interface and neighbour lookups a filter needs to set `gw` or `ifname`.
 pub trait Interfaces {
@@ -146,6 +146,30 @@ impl<'a> RouteCtx<'a> {
         self.modified.get_or_insert_with(|| orig.clone())
     }
 
+    /// Sets an extended attribute. The first write copies the caller's set in one pass with the
+    /// attribute already in place (no second copy to make room for it).
+    pub(crate) fn set_ea(&mut self, id: AttrId, flags: u8, value: AttrValue) -> Result<(), AttrError> {
+        self.changed = true;
+        if let Some(m) = &mut self.modified {
+            return m.set_with_flags(id, flags, value);
+        }
+        let orig = self.attrs;
+        let old = orig.eattrs();
+        let pos = old.partition_point(|e| e.id < id);
+        let rest = if old.get(pos).is_some_and(|e| e.id == id) { pos + 1 } else { pos };
+        let mut v = Vec::with_capacity(old.len() + 1);
+        v.extend_from_slice(&old[..pos]);
+        v.push(EAttr { id, flags, value });
+        v.extend_from_slice(&old[rest..]);
+        let mut s = AttrSet::new(orig.source, orig.dest.clone());
+        s.scope = orig.scope;
+        s.from = orig.from;
+        s.igp_metric = orig.igp_metric;
+        s.set_all(v)?;
+        self.modified = Some(s);
+        Ok(())
+    }
+
     pub(crate) fn set_preference(&mut self, p: u16) {
         self.preference = p;
         self.pref_changed = true;
@@ -159,5 +183,38 @@ impl<'a> RouteCtx<'a> {
         if let Some(p) = &mut self.printed {
             p.push(line.to_string());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use birdtable::attrs::{Dest, RouteSource};
+
+    #[test]
+    fn first_write_in_one_pass_equals_copy_and_set() {
+        let mut base = AttrSet::new(RouteSource::Bgp, Dest::Blackhole);
+        base.from = Some("192.0.2.1".parse().unwrap());
+        base.set(AttrId::BGP_MED, AttrValue::Int(5)).unwrap();
+        base.set(AttrId::BGP_ORIGINATOR_ID, AttrValue::Quad(7)).unwrap();
+        let net: Net = "10.0.0.0/8".parse().unwrap();
+        for (id, v) in [
+            (AttrId::BGP_LOCAL_PREF, AttrValue::Int(100)),
+            (AttrId::BGP_MED, AttrValue::Int(9)),
+            (AttrId::BGP_ORIGINATOR_ID, AttrValue::Quad(8)),
+            (AttrId::BGP_ORIGIN, AttrValue::Origin(birdtable::attrs::Origin::Egp)),
+        ] {
+            let mut want = base.clone();
+            want.set(id, v.clone()).unwrap();
+            let flags = want.get(id).unwrap().flags;
+            let mut ctx = RouteCtx::new(net, &base, "p", 100);
+            ctx.set_ea(id, flags, v.clone()).unwrap();
+            assert!(ctx.attrs_changed());
+            assert_eq!(ctx.attrs(), &want, "{id:?}");
+            // a second write goes to the copy
+            ctx.set_ea(id, flags, v).unwrap();
+            assert_eq!(ctx.into_attrs().unwrap(), want);
+        }
+        assert_eq!(base.bgp_med(), Some(5), "the caller's set is untouched");
     }
 }
