@@ -501,7 +501,7 @@ impl<'p> Compiler<'p> {
                 }
                 let slot =
                     if lv.declared { self.declare(lv.id, var_ty) } else { self.var(name, lv.id, loc)?.0 };
-                Sk::For(slot, it_ex, Box::new(self.stmt(body)?))
+                Sk::For(slot, var_ty, it_ex, Box::new(self.stmt(body)?))
             }
             StmtKind::VarDecl(_, ty, init, id) => {
                 let vt = decl_ty(ty, loc)?;

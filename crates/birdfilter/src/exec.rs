@@ -745,8 +745,13 @@ impl<'r, 'a> Exec<'r, 'a> {
                     (None, None) => {}
                 }
             }
-            Sk::For(slot, it, body) => {
+            Sk::For(slot, var_ty, it, body) => {
                 let v = self.eval(it)?;
+                if let Some(t) = var_ty {
+                    if Some(*t) != v.ty().element() {
+                        return Err(self.err("Mismatched argument and variable type"));
+                    }
+                }
                 let items: Vec<Value> = match &v {
                     Value::Path(p) => p.asns().map(Value::Int).collect(),
                     Value::Clist(l) => l.iter().map(|c| Value::Pair(c.0)).collect(),

@@ -253,7 +253,9 @@ pub(crate) enum Sk {
     Block(Vec<St>),
     If(Ex, Box<St>, Option<Box<St>>),
     Case(Ex, Vec<CaseLabel>, Vec<Vec<St>>, Option<Vec<St>>),
-    For(usize, Ex, Box<St>),
+    /// Loop variable slot and type (checked at run time against the elements when the iterable's
+    /// type was not known at compile time), iterable, body.
+    For(usize, Option<Ty>, Ex, Box<St>),
     InitVar(usize, Option<Ex>),
     SetVar(usize, Option<Ty>, Ex),
     SetAttr(Attr, Ex),

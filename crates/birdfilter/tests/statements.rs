@@ -511,3 +511,17 @@ fn value_sizes_are_bounded_under_a_budget() {
     let r = run_filter(p.filter("grow").unwrap(), "10.0.0.0/8", &a, few);
     assert_eq!(err_msg(&r.verdict), "Filter exceeded the limit of 10000 steps");
 }
+
+#[test]
+fn for_checks_the_element_type_at_run_time() {
+    // the iterable's type is only known at run time here
+    let t = r#"function l() { return bgp_community; }
+        filter f { for int a in l() do bgp_med = a; accept; }"#;
+    let r = run(t, "192.0.2.0/24", &bgp(&[1], &[(1, 2)]));
+    assert_eq!(err_msg(&r.verdict), "Mismatched argument and variable type");
+    let t2 = r#"function l() { return bgp_path; }
+        filter f { for int a in l() do bgp_med = a; accept; }"#;
+    let r = run(t2, "192.0.2.0/24", &bgp(&[1, 7], &[(1, 2)]));
+    assert_eq!(r.verdict, accept());
+    assert_eq!(r.attrs.unwrap().bgp_med(), Some(7));
+}
