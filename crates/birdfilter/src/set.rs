@@ -126,26 +126,65 @@ fn adjacent(hi: Key, lo: Key) -> bool {
 /// Prefix sets up to this size are matched by a linear scan.
 const SMALL_PREFIX_SET: usize = 8;
 
+/// A pattern of a small prefix set as plain numbers: address bits, prefix length, lowest and
+/// highest matching length.
+type Flat<A> = (A, u8, u8, u8);
+
+/// The IPv4 and IPv6 patterns of a small prefix set.
+type FlatSets = (Vec<Flat<u32>>, Vec<Flat<u128>>);
+
 /// A prefix set with its patterns (for printing and comparison).
 #[derive(Debug, Clone)]
 pub struct PrefixSetV {
     set: PrefixSet,
     patterns: Vec<PrefixPattern>,
+    /// For small sets: the IPv4 and IPv6 patterns as numbers, scanned with a few integer
+    /// operations each.
+    small: Option<FlatSets>,
+}
+
+/// Whether the first `k` bits of `a` and `b` are equal.
+fn same_bits<A>(a: A, b: A, k: u8, width: u32) -> bool
+where
+    A: std::ops::BitXor<Output = A> + std::ops::Shr<u32, Output = A> + PartialEq + Default,
+{
+    k == 0 || (a ^ b) >> (width - u32::from(k)) == A::default()
 }
 
 impl PrefixSetV {
     pub(crate) fn new(patterns: Vec<PrefixPattern>) -> PrefixSetV {
         let set = patterns.iter().copied().collect();
-        PrefixSetV { set, patterns }
+        let small = (patterns.len() <= SMALL_PREFIX_SET).then(|| {
+            let (mut v4, mut v6) = (Vec::new(), Vec::new());
+            for p in &patterns {
+                let (plen, lo, hi) = (p.net().len(), p.low(), p.high());
+                match p.net().addr() {
+                    IpAddr::V4(a) => v4.push((u32::from(a), plen, lo, hi)),
+                    IpAddr::V6(a) => v6.push((u128::from(a), plen, lo, hi)),
+                }
+            }
+            (v4, v6)
+        });
+        PrefixSetV { set, patterns, small }
     }
 
-    /// Whether `n` matches any pattern. Small sets are scanned (a few comparisons beat a trie
-    /// descent); larger ones use the trie.
+    /// Whether `n` matches any pattern: its length is in the pattern's range and it agrees with
+    /// the pattern's net on the bits both have. Small sets are scanned (a few integer operations
+    /// beat a trie descent); larger ones use the trie.
     pub fn matches(&self, n: &Net) -> bool {
-        if self.patterns.len() <= SMALL_PREFIX_SET {
-            return self.patterns.iter().any(|p| p.matches(n));
+        let Some((v4, v6)) = &self.small else { return self.set.matches(n) };
+        let l = n.len();
+        let hit = |lo: u8, hi: u8| lo <= l && l <= hi;
+        match n.addr() {
+            IpAddr::V4(a) => {
+                let a = u32::from(a);
+                v4.iter().any(|&(p, plen, lo, hi)| hit(lo, hi) && same_bits(a, p, plen.min(l), 32))
+            }
+            IpAddr::V6(a) => {
+                let a = u128::from(a);
+                v6.iter().any(|&(p, plen, lo, hi)| hit(lo, hi) && same_bits(a, p, plen.min(l), 128))
+            }
         }
-        self.set.matches(n)
     }
 
     /// The patterns as written.
@@ -264,4 +303,70 @@ fn expand_into(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_prefix_sets_match_as_their_patterns() {
+        let pats: Vec<PrefixPattern> = [
+            "0.0.0.0/8+",
+            "10.0.0.0/8{8,24}",
+            "192.0.2.0/24-",
+            "198.51.100.0/24",
+            "0.0.0.0/0{0,0}",
+            "224.0.0.0/3+",
+            "2001:db8::/32{33,48}",
+            "::/0-",
+        ]
+        .iter()
+        .map(|t| {
+            let (net, suffix) = t.split_at(t.find(['+', '-', '{']).unwrap_or(t.len()));
+            let n: Net = net.parse().unwrap();
+            match suffix {
+                "" => PrefixPattern::exact(n),
+                "+" => PrefixPattern::or_longer(n),
+                "-" => PrefixPattern::or_shorter(n),
+                r => {
+                    let (a, b) = r.trim_matches(['{', '}']).split_once(',').unwrap();
+                    PrefixPattern::new(n, a.parse().unwrap(), b.parse().unwrap()).unwrap()
+                }
+            }
+        })
+        .collect();
+        let mut nets = Vec::new();
+        let mut x: u32 = 0x1234_5678;
+        for _ in 0..3000 {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let addr = match x % 5 {
+                0 => 0x0A00_0000 | (x >> 12),
+                1 => 0xC000_0200 | (x >> 26),
+                2 => x & 0xF0FF_FF00,
+                _ => x,
+            };
+            let len = (x >> 3) % 33;
+            let n: Net = format!(
+                "{}/{len}",
+                std::net::Ipv4Addr::from(addr & (u64::from(u32::MAX) << (32 - len)) as u32)
+            )
+            .parse()
+            .unwrap();
+            nets.push(n);
+            let a6 = (0x2001_0db8u128 << 96) | (u128::from(x) << 40);
+            let l6 = (x >> 7) % 129;
+            let m6 = if l6 == 0 { 0 } else { u128::MAX << (128 - l6) };
+            nets.push(format!("{}/{l6}", std::net::Ipv6Addr::from(a6 & m6)).parse().unwrap());
+        }
+        for k in 1..=pats.len() {
+            let set = PrefixSetV::new(pats[..k].to_vec());
+            assert!(set.small.is_some());
+            for n in &nets {
+                let want = pats[..k].iter().any(|p| p.matches(n));
+                assert_eq!(set.matches(n), want, "{n} against {:?}", &pats[..k]);
+                assert_eq!(set.set.matches(n), want, "trie: {n}");
+            }
+        }
+    }
 }
