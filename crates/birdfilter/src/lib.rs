@@ -22,9 +22,15 @@
 //! * [`Filter::run`] runs on a [`RouteCtx`]: net, protocol name, preference and the route's
 //!   [`AttrSet`](birdtable::attrs::AttrSet), read in place and cloned only on the first write
 //!   ([`RouteCtx::attrs_changed`] tells the caller to re-intern).
-//! * Every run has a step budget and a call depth limit ([`Limits`]; the restricted CLI uses
-//!   [`Limits::RESTRICTED`]). Exceeding them, like any run-time error, rejects the route and logs
-//!   `filter <name>: <error>`.
+//! * Every run has a step budget, a call depth limit and a limit on the size of the values it
+//!   builds (strings, printed text, paths, lists; building them costs steps too) ([`Limits`]; the
+//!   restricted CLI uses [`Limits::RESTRICTED`]). Exceeding them, like any run-time error, rejects
+//!   the route and logs `filter <name>: <error>`. Set construction is bounded at compile time (per
+//!   set item, per set, per compilation).
+//! * Common shapes compile to specialised forms that read the route without building values:
+//!   `net.len <op> k`, `list.len <op> k`, `net ~ <prefix set>`, `<constant> ~ <list attribute>`,
+//!   `<attribute> = <constant>` (converted once); conditions are evaluated to a bool directly.
+//!   Variables live in frame slots numbered by birdconf ([`birdconf::ast::VarId`]).
 //! * [`Program::compile_expr`] and [`Program::eval_text`] serve the CLI's `eval`; values print
 //!   as BIRD prints them ([`Value`]'s `Display`).
 //!
