@@ -734,11 +734,14 @@ impl<'r, 'a> Exec<'r, 'a> {
             }
             Sk::Case(x, labels, arms, default) => {
                 let v = self.eval(x)?;
-                let arm = labels.iter().find(|l| {
+                let pos = labels.iter().position(|l| {
                     l.from.ty() == v.ty()
                         && compare(&l.from, &v).is_some_and(|o| o.is_le())
                         && compare(&v, &l.to).is_some_and(|o| o.is_le())
                 });
+                // the labels looked at cost steps too (a label is a range of a few words)
+                self.charge_part(0, pos.map_or(labels.len(), |p| p + 1) * 4)?;
+                let arm = pos.map(|p| &labels[p]);
                 match (arm, default) {
                     (Some(l), _) => return self.exec_block(&arms[l.arm]),
                     (None, Some(d)) => return self.exec_block(d),

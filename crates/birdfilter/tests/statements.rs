@@ -525,3 +525,18 @@ fn for_checks_the_element_type_at_run_time() {
     assert_eq!(r.verdict, accept());
     assert_eq!(r.attrs.unwrap().bgp_med(), Some(7));
 }
+
+#[test]
+fn case_labels_looked_at_cost_steps() {
+    // 60000 labels: looking through them all costs about 3750 steps
+    let t = r#"filter f { case (7, 7) { (1..60000, 5): reject; else: accept; } }"#;
+    let a = bgp(&[1], &[]);
+    let p = compile(t);
+    let f = p.filter("f").unwrap();
+    assert_eq!(run_filter(f, "10.0.0.0/8", &a, Limits::DEFAULT).verdict, accept());
+    let few = Limits { max_steps: 1000, ..Limits::DEFAULT };
+    assert_eq!(
+        err_msg(&run_filter(f, "10.0.0.0/8", &a, few).verdict),
+        "Filter exceeded the limit of 1000 steps"
+    );
+}
