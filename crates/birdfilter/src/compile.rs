@@ -285,7 +285,7 @@ pub(crate) fn custom_attr(name: &str, ty: &Type, loc: &Loc) -> Res<Ea> {
     let aty = AttrType::from_keyword(&ty.name())
         .ok_or_else(|| loc.error(format!("Type {} cannot be used for a custom attribute", ty.name())))?;
     let id = register_custom(name, aty).map_err(|e| loc.error(e.to_string()))?;
-    Ok(Ea { id, aty, name: Arc::from(name) })
+    Ok(Ea { id, aty, name: Arc::from(name), flags: default_flags(id) })
 }
 
 fn static_field(a: &ast::Attr) -> Option<Field> {
@@ -307,6 +307,11 @@ fn static_field(a: &ast::Attr) -> Option<Field> {
     })
 }
 
+/// The flags `AttrSet::set` gives an attribute: its default BGP flags, 0 for others.
+fn default_flags(id: birdtable::attrs::AttrId) -> u8 {
+    birdtable::attrs::registry::def(id).and_then(|d| d.bgp).map_or(0, |(_, f)| f)
+}
+
 /// Resolves an attribute of the AST.
 pub(crate) fn resolve_attr(a: &ast::Attr, loc: &Loc) -> Res<Attr> {
     if let Some(f) = static_field(a) {
@@ -317,7 +322,9 @@ pub(crate) fn resolve_attr(a: &ast::Attr, loc: &Loc) -> Res<Attr> {
     }
     let name = a.name();
     match lookup_attr(name) {
-        Some(d) => Ok(Attr::Ea(Ea { id: d.id, aty: d.ty, name: d.filter_name.clone() })),
+        Some(d) => {
+            Ok(Attr::Ea(Ea { id: d.id, aty: d.ty, name: d.filter_name.clone(), flags: default_flags(d.id) }))
+        }
         None => Err(loc.error(format!("birdd does not support attribute {name}"))),
     }
 }
@@ -558,9 +565,7 @@ impl<'p> Compiler<'p> {
                     (Attr::Ea(ea), Ex::Const(v)) if !matches!(v, Value::Void) => {
                         match to_attr_value(&ea, v.clone()) {
                             Ok(av) => {
-                                let flags = birdtable::attrs::registry::def(ea.id)
-                                    .and_then(|d| d.bgp)
-                                    .map_or(0, |(_, f)| f);
+                                let flags = ea.flags;
                                 Sk::SetAttrConst(ea, flags, av)
                             }
                             Err(_) => Sk::SetAttr(Attr::Ea(ea), Ex::Const(v)),

@@ -577,8 +577,7 @@ impl<'r, 'a> Exec<'r, 'a> {
                 };
                 let line = self.line;
                 let r = self.route_mut()?;
-                r.attrs_mut()
-                    .set(ea.id, av)
+                r.set_ea(ea.id, ea.flags, av)
                     .map_err(|e| Stop::Err(RuntimeError { line, message: e.to_string() }))
             }
         }

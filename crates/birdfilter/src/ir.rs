@@ -62,6 +62,8 @@ pub(crate) struct Ea {
     pub id: AttrId,
     pub aty: AttrType,
     pub name: Arc<str>,
+    /// The flags a filter write gives it (the attribute's default BGP flags, 0 for others).
+    pub flags: u8,
 }
 
 impl Ea {
