@@ -381,3 +381,24 @@ fn set_keeps_attributes_sorted() {
     .unwrap();
     assert_eq!(s, t);
 }
+
+/// `List::from_values` keeps the first occurrence of each value in stored order, for short lists (linear
+/// scan) and long ones (sorted positions) alike.
+#[test]
+fn list_from_values_dedups_in_stored_order() {
+    use birdtable::attrs::{Clist, Community};
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+    for len in [0usize, 1, 5, 16, 17, 100, 16_000] {
+        let vals: Vec<Community> =
+            (0..len).map(|_| Community(rng.gen_range(0..(len as u32 / 2 + 1)))).collect();
+        let mut model: Vec<Community> = Vec::new();
+        for v in &vals {
+            if !model.contains(v) {
+                model.push(*v);
+            }
+        }
+        let list = Clist::from_values(vals.iter().copied());
+        assert_eq!(list.as_slice(), &model[..], "len {len}");
+    }
+}

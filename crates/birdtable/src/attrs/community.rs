@@ -227,14 +227,33 @@ impl<T: Copy + Eq + Ord> List<T> {
 
     /// A list of the values in the given order, later duplicates dropped.
     pub fn from_values(values: impl IntoIterator<Item = T>) -> List<T> {
-        let mut v: Vec<T> = Vec::new();
-        for x in values {
-            if !v.contains(&x) {
-                v.push(x);
+        let v: Vec<T> = values.into_iter().collect();
+        if v.len() <= Self::LINEAR_DEDUP_MAX {
+            let mut out: Vec<T> = Vec::with_capacity(v.len());
+            for x in v {
+                if !out.contains(&x) {
+                    out.push(x);
+                }
+            }
+            return List(out.into_boxed_slice());
+        }
+        // Long lists (a peer may send ~16k communities in one extended UPDATE): sort positions by value,
+        // keep the first position of each value, then restore the stored order. O(n log n).
+        let mut order: Vec<usize> = (0..v.len()).collect();
+        order.sort_unstable_by(|&a, &b| v[a].cmp(&v[b]).then(a.cmp(&b)));
+        let mut keep = vec![false; v.len()];
+        let mut prev: Option<T> = None;
+        for &i in &order {
+            if prev != Some(v[i]) {
+                keep[i] = true;
+                prev = Some(v[i]);
             }
         }
-        List(v.into_boxed_slice())
+        List(v.into_iter().zip(keep).filter_map(|(x, k)| k.then_some(x)).collect())
     }
+
+    /// Up to this many values, duplicates are found by a linear scan (faster than sorting for short lists).
+    const LINEAR_DEDUP_MAX: usize = 16;
 
     /// The items, in stored order.
     pub fn as_slice(&self) -> &[T] {
