@@ -40,16 +40,27 @@ pub fn check(cfg: &Config) -> Result<Program, ConfigError> {
     let program = Program::compile(cfg)?;
     for p in &cfg.protocols {
         match p.kind {
-            ProtoKind::Static | ProtoKind::Pipe => {}
+            ProtoKind::Static | ProtoKind::Pipe | ProtoKind::Kernel | ProtoKind::Device | ProtoKind::Direct => {}
             other => {
                 return Err(p.loc.error(format!(
-                    "Protocol {} ({}) is not available in this build (only static and pipe are)",
+                    "Protocol {} ({}) is not available in this build (only static, pipe, kernel, device and direct are)",
                     other.keyword(),
                     p.name
                 )))
             }
         }
-        if p.channels.len() > 1 {
+        let pats = match &p.specific {
+            ProtoSpecific::Direct(d) => d.interfaces.as_slice(),
+            ProtoSpecific::Device(d) => d.interfaces.as_slice(),
+            _ => &[],
+        };
+        if pats.iter().any(|x| matches!(x, birdconf::ast::IfacePattern::Prefix { .. })) {
+            return Err(p.loc.error("Interface prefix patterns are not available in this build"));
+        }
+        if p.kind == ProtoKind::Kernel && p.channels.is_empty() {
+            return Err(p.loc.error("Channel not specified"));
+        }
+        if p.channels.len() > 1 && p.kind != ProtoKind::Direct {
             return Err(p.loc.error(format!("Protocol {}: only one channel is supported", p.name)));
         }
         for ch in &p.channels {
@@ -155,20 +166,26 @@ mod tests {
 
     #[test]
     fn unavailable_protocols_are_errors() {
-        for (text, col) in [
-            (
-                "router id 1.1.1.1;\nprotocol bgp peer1 { local as 1; neighbor 192.0.2.2 as 2; ipv4 { import all; export none; }; }\n",
-                "2:1",
-            ),
-            ("router id 1.1.1.1;\nprotocol kernel { ipv4; }\n", "2:1"),
-            ("router id 1.1.1.1;\nprotocol device { }\n", "2:1"),
-            ("router id 1.1.1.1;\nprotocol direct { ipv4; }\n", "2:1"),
-        ] {
-            let cfg = birdconf::parse_str("x.conf", text).unwrap();
-            let e = check(&cfg).unwrap_err().to_string();
-            assert!(e.starts_with(&format!("x.conf:{col} Protocol ")), "{e}");
-            assert!(e.contains("is not available in this build"), "{e}");
-        }
+        let text = "router id 1.1.1.1;\nprotocol bgp peer1 { local as 1; neighbor 192.0.2.2 as 2; ipv4 { import all; export none; }; }\n";
+        let cfg = birdconf::parse_str("x.conf", text).unwrap();
+        let e = check(&cfg).unwrap_err().to_string();
+        assert!(e.starts_with("x.conf:2:1 Protocol bgp (peer1) "), "{e}");
+        assert!(e.contains("is not available in this build"), "{e}");
+    }
+
+    #[test]
+    fn kernel_device_direct_are_accepted() {
+        let text = "protocol device { scan time 5; }\nprotocol direct { interface \"-lo\", \"*\"; ipv4; ipv6; }\n\
+                    protocol kernel { kernel table 100; metric 64; learn; persist; scan time 20; merge paths on limit 4; \
+                    netlink rx buffer 1048576; ipv4 { export all; }; }\n";
+        let cfg = birdconf::parse_str("x.conf", text).unwrap();
+        check(&cfg).unwrap();
+        let err = |t: &str| match birdconf::parse_str("x.conf", t) {
+            Ok(c) => check(&c).unwrap_err().to_string(),
+            Err(e) => e.to_string(),
+        };
+        assert!(err("protocol kernel { }\n").contains("Channel not specified"));
+        assert!(err("protocol direct { interface 10.0.0.0/8; ipv4; }\n").contains("prefix patterns"));
     }
 
     #[test]

@@ -50,9 +50,9 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Router ID (`router id`, else 0).
+    /// Router ID (`router id`, else from the interfaces when a device protocol runs, else 0).
     pub fn router_id(&self) -> u32 {
-        self.rt.config.router_id.unwrap_or(0)
+        self.rt.router_id()
     }
 
     /// Host name (`hostname` option, else the kernel's).

@@ -1,12 +1,13 @@
-//! Glue between the configuration and birdproto: turns `protocol static|pipe` blocks into
+//! Glue between the configuration and birdproto: turns `protocol static|pipe|kernel|device|direct` blocks into
 //! [`ProtoConfig`]s, adapts birdfilter filters to birdproto's [`RouteFilter`] trait, and resolves static
 //! next hops.
 //!
 //! ```text
 //!   birdconf ProtocolConfig ──proto_config()──► birdproto ProtoConfig ──ProtoRegistry::spawn──► own loop
 //!        channel import/export ──Filt (birdfilter)──► ChannelConfig filters
-//!        static routes ──► StaticConfig { routes, resolver: ProcResolver (procfs) }
+//!        static routes ──► StaticConfig { routes, resolver: HubResolver (IfaceHub, else procfs) }
 //!        pipe ──► PipeConfig::proto_config(table, peer, import, export)
+//!        kernel / device / direct ──► birdkrt configs over the daemon's one [`Krt`] (netlink + IfaceHub)
 //! ```
 
 use std::collections::HashMap;
@@ -23,6 +24,9 @@ use birdproto::static_proto::{Resolver, StaticConfig, StaticDest, StaticHop, Sta
 use birdproto::{ChannelConfig, ProtoConfig};
 use birdtable::attrs::Iface;
 use birdtable::Table;
+
+use birdkrt::sys::Backend;
+use birdkrt::{IfaceHub, IfacePatterns};
 
 use crate::filter::RouteFilter;
 use crate::netif;
@@ -80,6 +84,123 @@ impl Resolver for ProcResolver {
     }
 }
 
+/// The daemon's kernel interface: one netlink backend and one interface list, started when the first
+/// configuration with a kernel, device or direct protocol is applied.
+#[derive(Clone)]
+pub struct Krt {
+    /// The netlink backend (shared by every kernel protocol and the hub).
+    pub backend: Arc<dyn Backend>,
+    /// The interface list (kept by the device protocol).
+    pub hub: IfaceHub,
+}
+
+impl std::fmt::Debug for Krt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Krt").field("hub", &self.hub).finish_non_exhaustive()
+    }
+}
+
+impl Krt {
+    /// Opens the netlink sockets in the current network namespace.
+    ///
+    /// # Errors
+    /// When the netlink backend cannot be started.
+    pub fn start(rx_buffer: Option<u32>) -> std::io::Result<Krt> {
+        let nl = birdkrt::sys::netlink::Netlink::start(rx_buffer.and_then(|b| usize::try_from(b).ok()))?;
+        let backend: Arc<dyn Backend> = nl;
+        Ok(Krt { hub: IfaceHub::new(Arc::clone(&backend)), backend })
+    }
+}
+
+/// Whether a protocol needs the kernel interface ([`Krt`]).
+pub fn needs_krt(kind: ProtoKind) -> bool {
+    matches!(kind, ProtoKind::Kernel | ProtoKind::Device | ProtoKind::Direct)
+}
+
+fn prefix_contains(ip: IpAddr, len: u8, gw: IpAddr) -> bool {
+    match (ip, gw) {
+        (IpAddr::V4(a), IpAddr::V4(g)) => {
+            let m = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len.min(32))) };
+            u32::from(a) & m == u32::from(g) & m
+        }
+        (IpAddr::V6(a), IpAddr::V6(g)) => {
+            let m = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len.min(128))) };
+            u128::from(a) & m == u128::from(g) & m
+        }
+        _ => false,
+    }
+}
+
+/// Next-hop resolution from the interface list when a device protocol keeps it, else from procfs.
+#[derive(Debug)]
+pub struct HubResolver(pub Option<IfaceHub>);
+
+impl HubResolver {
+    fn hub(&self) -> Option<&IfaceHub> {
+        self.0.as_ref().filter(|h| h.is_active() && !h.is_empty())
+    }
+}
+
+impl Resolver for HubResolver {
+    fn iface(&self, name: &str) -> Option<Iface> {
+        match self.hub() {
+            Some(h) => match h.link(name) {
+                Some(l) => Some(Iface::new(name, l.index)),
+                None => ProcResolver.iface(name),
+            },
+            None => ProcResolver.iface(name),
+        }
+    }
+
+    fn neighbor(&self, gw: IpAddr, iface: Option<&Iface>, onlink: bool) -> Option<Iface> {
+        if let Some(i) = iface {
+            return Some(i.clone());
+        }
+        if let Some(h) = self.hub() {
+            let found = h.interfaces().into_iter().find(|i| {
+                i.up && i.addrs.iter().any(|a| {
+                    a.peer.map_or_else(|| prefix_contains(a.ip, a.len, gw), |p| p == gw) && a.ip != gw
+                })
+            });
+            if let Some(i) = found {
+                return Some(Iface::new(i.name.as_str(), i.index));
+            }
+        }
+        ProcResolver.neighbor(gw, None, onlink)
+    }
+}
+
+fn patterns(pats: &[birdconf::ast::IfacePattern], p: &ProtocolConfig) -> Result<IfacePatterns, ConfigError> {
+    let mut v = Vec::new();
+    for pat in pats {
+        match pat {
+            birdconf::ast::IfacePattern::Name { glob, negated } => v.push((glob.clone(), *negated)),
+            birdconf::ast::IfacePattern::Prefix { .. } => {
+                return Err(p.loc.error("Interface prefix patterns are not available in this build"))
+            }
+        }
+    }
+    Ok(IfacePatterns(v))
+}
+
+fn channel(
+    ch: &birdconf::ast::ChannelConfig,
+    default_pref: u32,
+    program: &Program,
+    table: &Table,
+) -> Result<ChannelConfig, ConfigError> {
+    let name = match ch.net_type {
+        NetType::Ipv6 => "ipv6",
+        _ => "ipv4",
+    };
+    let pref = u16::try_from(ch.preference.unwrap_or(default_pref)).unwrap_or(u16::MAX);
+    Ok(ChannelConfig {
+        import_filter: filter(&ch.import, program)?,
+        export_filter: filter(&ch.export, program)?,
+        ..ChannelConfig::new(name, table, pref)
+    })
+}
+
 fn filter(spec: &birdconf::ast::FilterSpec, program: &Program) -> Result<Arc<dyn ProtoFilter>, ConfigError> {
     Ok(Arc::new(Filt(RouteFilter::from_spec(spec, program)?)))
 }
@@ -123,6 +244,8 @@ pub fn proto_config(
     p: &ProtocolConfig,
     program: &Program,
     tables: &HashMap<String, Table>,
+    krt: Option<&Krt>,
+    router_id: Option<u32>,
 ) -> Result<ProtoConfig, ConfigError> {
     let table =
         |name: &str| tables.get(name).cloned().ok_or_else(|| p.loc.error(format!("Table {name} not found")));
@@ -130,18 +253,59 @@ pub fn proto_config(
         (ProtoKind::Static, ProtoSpecific::Static(s)) => {
             let ch = p.channels.first().ok_or_else(|| p.loc.error("Channel not specified"))?;
             let routes = static_routes(s, program)?;
-            let kind = Arc::new(StaticConfig { routes, resolver: Arc::new(ProcResolver) });
-            let name = match ch.net_type {
-                NetType::Ipv6 => "ipv6",
-                _ => "ipv4",
-            };
-            let pref = u16::try_from(ch.preference.unwrap_or(200)).unwrap_or(u16::MAX);
-            let c = ChannelConfig {
-                import_filter: filter(&ch.import, program)?,
-                export_filter: filter(&ch.export, program)?,
-                ..ChannelConfig::new(name, &table(&ch.table)?, pref)
-            };
+            let resolver = Arc::new(HubResolver(krt.map(|k| k.hub.clone())));
+            let kind = Arc::new(StaticConfig { routes, resolver });
+            let c = channel(ch, 200, program, &table(&ch.table)?)?;
             ProtoConfig::new(p.name.as_str(), kind, vec![c])
+        }
+        (ProtoKind::Device | ProtoKind::Direct | ProtoKind::Kernel, _) if krt.is_none() => {
+            return Err(p.loc.error(format!("Protocol {}: netlink is not available", p.name)))
+        }
+        (ProtoKind::Device, ProtoSpecific::Device(dc)) => {
+            let hub = krt.map(|k| k.hub.clone()).ok_or_else(|| p.loc.error("netlink is not available"))?;
+            let mut kind = birdkrt::DeviceConfig::new(hub);
+            if let Some(t) = dc.scan_time {
+                kind.scan_time = std::time::Duration::from_secs(u64::from(t));
+            }
+            kind.router_id = router_id.map(std::net::Ipv4Addr::from);
+            ProtoConfig::new(p.name.as_str(), Arc::new(kind), Vec::new())
+        }
+        (ProtoKind::Direct, ProtoSpecific::Direct(dc)) => {
+            let hub = krt.map(|k| k.hub.clone()).ok_or_else(|| p.loc.error("netlink is not available"))?;
+            let kind = birdkrt::DirectConfig { hub, interfaces: patterns(&dc.interfaces, p)? };
+            let mut chans = Vec::new();
+            for ch in &p.channels {
+                chans.push(channel(ch, 240, program, &table(&ch.table)?)?);
+            }
+            ProtoConfig::new(p.name.as_str(), Arc::new(kind), chans)
+        }
+        (ProtoKind::Kernel, ProtoSpecific::Kernel(kc)) => {
+            let k = krt.ok_or_else(|| p.loc.error("netlink is not available"))?;
+            let ch = p.channels.first().ok_or_else(|| p.loc.error("Channel not specified"))?;
+            let mut kind = birdkrt::KernelConfig::new(Arc::clone(&k.backend));
+            if let Some(t) = kc.kernel_table {
+                kind.table = t;
+            }
+            if let Some(m) = kc.metric {
+                kind.metric = m;
+            }
+            kind.learn = match kc.learn {
+                birdconf::ast::Learn::Off => birdkrt::Learn::Off,
+                birdconf::ast::Learn::On => birdkrt::Learn::On,
+                birdconf::ast::Learn::All => birdkrt::Learn::All,
+            };
+            if let Some(t) = kc.scan_time {
+                kind.scan_time = std::time::Duration::from_secs(u64::from(t));
+            }
+            kind.persist = kc.persist;
+            kind.netlink_rx_buffer = kc.netlink_rx_buffer;
+            kind.ifaces = Some(k.hub.clone());
+            let mut c = channel(ch, 10, program, &table(&ch.table)?)?;
+            if let Some(limit) = kc.merge_paths {
+                kind.merge_paths = Some(limit.unwrap_or(0));
+                c = c.merge_paths(limit.and_then(|l| usize::try_from(l).ok()));
+            }
+            ProtoConfig::new(p.name.as_str(), Arc::new(kind), vec![c])
         }
         (ProtoKind::Pipe, ProtoSpecific::Pipe(pc)) => {
             let ch = p.channels.first().ok_or_else(|| p.loc.error("Primary routing table not specified"))?;
@@ -160,7 +324,7 @@ pub fn proto_config(
         }
         _ => {
             return Err(p.loc.error(format!(
-                "Protocol {} ({}) is not available in this build (only static and pipe are)",
+                "Protocol {} ({}) is not available in this build (only static, pipe, kernel, device and direct are)",
                 p.kind.keyword(),
                 p.name
             )))

@@ -26,7 +26,7 @@ use birdproto::{ProtoHandle, ProtoRegistry, Reconfigured, ReloadDir};
 use birdtable::{Table, TableConfig};
 
 use crate::config::{proto_fingerprint, Loaded};
-use crate::protocols::proto_config;
+use crate::protocols::{needs_krt, proto_config, Krt};
 
 /// The current wall-clock time.
 pub fn now() -> WallTime {
@@ -101,6 +101,8 @@ pub struct Runtime {
     pending: Arc<AtomicUsize>,
     /// Handles of protocols shutting down (an instance must stay referenced until it is DOWN).
     dying: Vec<ProtoHandle>,
+    /// Netlink and the interface list, once a configuration had a kernel, device or direct protocol.
+    pub krt: Option<Krt>,
 }
 
 impl Runtime {
@@ -120,6 +122,7 @@ impl Runtime {
             events: None,
             pending: Arc::new(AtomicUsize::new(0)),
             dying: Vec::new(),
+            krt: None,
         };
         rt.apply(loaded);
         rt
@@ -155,6 +158,20 @@ impl Runtime {
                 self.tables.insert(tc.name.clone(), Table::new(c, &self.group));
             }
         }
+        if self.krt.is_none() && new.protocols.iter().any(|p| needs_krt(p.kind)) {
+            let rx = new
+                .protocols
+                .iter()
+                .filter_map(|p| match &p.specific {
+                    birdconf::ast::ProtoSpecific::Kernel(k) => k.netlink_rx_buffer,
+                    _ => None,
+                })
+                .max();
+            match Krt::start(rx) {
+                Ok(k) => self.krt = Some(k),
+                Err(e) => tracing::error!("Cannot open netlink: {e}"),
+            }
+        }
         let old: Vec<ProtoEntry> = std::mem::take(&mut self.protos);
         let mut by_name: HashMap<String, ProtoEntry> = HashMap::new();
         for e in old {
@@ -167,7 +184,7 @@ impl Runtime {
         }
         for pc in &new.protocols {
             let fp = proto_fingerprint(&new, pc);
-            let pcfg = match proto_config(pc, &self.program, &self.tables) {
+            let pcfg = match proto_config(pc, &self.program, &self.tables, self.krt.as_ref(), new.router_id) {
                 Ok(c) => c,
                 Err(e) => {
                     // Checked by config::load; a failure here is a bug, logged and the protocol skipped.
@@ -204,12 +221,11 @@ impl Runtime {
                 },
                 None => {
                     tracing::info!("{}: starting", pc.name);
-                    ProtoEntry {
-                        cfg: pc.clone(),
-                        fingerprint: fp,
-                        handle: self.registry.spawn(pcfg),
-                        want_disabled: None,
+                    let handle = self.registry.spawn(pcfg);
+                    if pc.kind == birdconf::ast::ProtoKind::Device && !pc.disabled {
+                        self.wait_for_interfaces();
                     }
+                    ProtoEntry { cfg: pc.clone(), fingerprint: fp, handle, want_disabled: None }
                 }
             };
             self.protos.push(entry);
@@ -218,6 +234,41 @@ impl Runtime {
         self.table_order = new.tables.iter().map(|t| t.name.clone()).collect();
         self.config = new;
         self.last_reconfig = now();
+    }
+
+    /// After starting a device protocol: give its first interface dump a moment (at most 2 s), so that
+    /// static routes spawned next resolve their next hops from the interface list.
+    fn wait_for_interfaces(&self) {
+        let Some(k) = &self.krt else { return };
+        let t = Instant::now();
+        while k.hub.is_empty() && t.elapsed() < Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Whether the running configuration has a device protocol (which keeps the interface list).
+    pub fn has_device(&self) -> bool {
+        self.config.protocols.iter().any(|p| p.kind == birdconf::ast::ProtoKind::Device)
+    }
+
+    /// The interface list, when a device protocol keeps it.
+    pub fn interfaces(&self) -> Vec<birdkrt::InterfaceInfo> {
+        match &self.krt {
+            Some(k) if self.has_device() => k.hub.interfaces(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Router id: the configured one, else (with a device protocol) the lowest global IPv4 address of an
+    /// up, non-loopback interface.
+    pub fn router_id(&self) -> u32 {
+        if let Some(r) = self.config.router_id {
+            return r;
+        }
+        match &self.krt {
+            Some(k) if self.has_device() => k.hub.router_id().map_or(0, u32::from),
+            _ => 0,
+        }
     }
 
     /// Graceful shutdown: every protocol is told to shut down (its routes flushed). Returns a waiter

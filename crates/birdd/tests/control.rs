@@ -215,6 +215,26 @@ fn parse_only_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.conf: No such file or directory"));
 }
 
+#[test]
+fn parse_only_accepts_kernel_device_direct() {
+    let dir = TempDir::new("pokdd");
+    let text = "router id 1.2.3.4;\nprotocol device { scan time 10; }\n\
+                protocol direct { interface \"-lo\", \"veth*\"; ipv4; ipv6; }\n\
+                protocol kernel k4 { kernel table 100; metric 64; learn; scan time 20; merge paths on limit 4;\n\
+                netlink rx buffer 1048576; ipv4 { export all; }; }\n\
+                protocol kernel k6 { persist; ipv6 { import none; export all; }; }\n\
+                protocol static { ipv4; route 198.18.5.0/24 via 198.18.0.2; }\n";
+    let conf = dir.write("krt.conf", text);
+    let out = Command::new(BIN).args(["-p", "-c"]).arg(&conf).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // One channel only, for the kernel protocol.
+    let two = dir.write("two.conf", "protocol kernel { ipv4 { export all; }; ipv6 { export all; }; }\n");
+    let out = Command::new(BIN).args(["-p", "-c"]).arg(&two).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert!(err.contains("two.conf:1:") && err.contains("channel"), "{err}");
+}
+
 /// `-u`/`-g` as root: the daemon runs as the user with exactly the router capabilities, and the control
 /// socket (bound before dropping root, as BIRD does) belongs to the user.
 #[test]

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod configure;
+pub mod show_interfaces;
 pub mod show_memory;
 pub mod show_protocols;
 pub mod show_route;
@@ -95,6 +96,7 @@ pub fn execute(d: &mut Daemon, cmd: Command, restricted: bool, w: &mut ReplyWrit
         Command::ShowSymbols(q) => show_symbols::run(d, &q, w),
         Command::ShowStatic { name } => show_static::run(d, name.as_deref(), w),
         Command::ShowMemory => show_memory::run(d, w),
+        Command::ShowInterfaces { summary } => show_interfaces::run(d, summary, w),
         Command::ShowThreads { all } => return After::Threads { all },
         Command::Enable { target, message } => actions::run(d, actions::Action::Enable, &target, message, w),
         Command::Disable { target, message } => {
@@ -140,7 +142,6 @@ fn eval(d: &Daemon, text: &str, w: &mut ReplyWriter) {
 
 fn not_available(cmd: &Command, w: &mut ReplyWriter) {
     let what = match cmd {
-        Command::ShowInterfaces { .. } => "show interfaces (no device protocol yet)",
         Command::ShowBfdSessions { .. } => "show bfd sessions (no BFD protocol)",
         Command::ShowOspf { .. } => "show ospf (no OSPF protocol)",
         Command::GracefulRestart => "graceful restart",
