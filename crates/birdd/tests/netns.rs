@@ -91,18 +91,21 @@ fn kernel_device_direct_static_in_netns() {
         return;
     }
     let dir = TempDir::new("netns");
-    let conf = dir.write(
-        "bird.conf",
-        "log stderr all;\n\
-         protocol device { scan time 1; }\n\
-         protocol direct { interface \"veth0\"; ipv4; ipv6; }\n\
-         protocol static { ipv4;\n\
-           route 198.18.10.0/24 via 198.18.0.2;\n\
-           route 198.18.11.0/24 via 198.18.0.2;\n\
-           route 198.18.12.0/24 via 2001:db8:1::2;\n\
-         }\n\
-         protocol kernel { kernel table 100; ipv4 { export all; }; }\n",
-    );
+    let text = |extra_route: &str, kernel_extra: &str| {
+        format!(
+            "log stderr all;\n\
+             protocol device {{ scan time 1; }}\n\
+             protocol direct {{ interface \"veth0\"; ipv4; ipv6; }}\n\
+             protocol static {{ ipv4;\n\
+               route 198.18.10.0/24 via 198.18.0.2;\n\
+               route 198.18.11.0/24 via 198.18.0.2;\n\
+               route 198.18.12.0/24 via 2001:db8:1::2;\n\
+               {extra_route}\n\
+             }}\n\
+             protocol kernel {{ kernel table 100; {kernel_extra} ipv4 {{ export all; }}; }}\n"
+        )
+    };
+    let conf = dir.write("bird.conf", &text("", ""));
     let sock = dir.path("bird.ctl");
     let ns = Netns::new();
     let mut d = Birdd(
@@ -145,9 +148,42 @@ fn kernel_device_direct_static_in_netns() {
     let st = ctl(&sock, &["show", "status"]);
     assert!(st.contains("Router ID is 198.18.0.1"), "{st}");
 
+    // Reconfiguration: unchanged protocols stay untouched; a new static route reaches the kernel; a changed
+    // kernel metric rewrites the routes.
+    let since = |name: &str| {
+        let s = ctl(&sock, &["show", "protocols", name]);
+        s.lines().find(|l| l.contains(name)).map(|l| l.split_whitespace().nth(4).unwrap_or("").to_owned())
+    };
+    let (k0, dev0) = (since("kernel1"), since("device1"));
+    assert!(k0.is_some() && dev0.is_some());
+    std::thread::sleep(Duration::from_millis(1100));
+    dir.write("bird.conf", &text("route 198.18.13.0/24 via 198.18.0.2;", ""));
+    let r = ctl(&sock, &["configure"]);
+    assert!(r.contains("Reconfigured"), "{r}");
+    wait_for("new static route in table 100", || {
+        let t = ns.table100();
+        t.contains("198.18.13.0/24 via 198.18.0.2 dev veth0").then_some(t)
+    });
+    assert_eq!(since("kernel1"), k0);
+    assert_eq!(since("device1"), dev0);
+    dir.write("bird.conf", &text("route 198.18.13.0/24 via 198.18.0.2;", "metric 64;"));
+    let r = ctl(&sock, &["configure"]);
+    assert!(r.contains("Reconfigured"), "{r}");
+    wait_for("metric 64 in table 100", || {
+        let t = ns.table100();
+        (t.contains("198.18.10.0/24 via 198.18.0.2 dev veth0 proto bird metric 64")
+            && t.contains("198.18.13.0/24 via 198.18.0.2 dev veth0 proto bird metric 64")
+            && !t.contains("metric 32"))
+        .then_some(t)
+    });
+    assert_eq!(since("device1"), dev0);
+
     let pid = Pid::from_child(&d.0);
     kill_process(pid, Signal::TERM).unwrap();
     wait_for("birdd to exit", || d.0.try_wait().unwrap().map(|s| format!("{s}")));
     let t = ns.table100();
-    assert!(!t.contains("198.18.10.0/24") && !t.contains("198.18.12.0/24"), "left in table 100: {t}");
+    assert!(
+        !t.contains("198.18.10.0/24") && !t.contains("198.18.12.0/24") && !t.contains("198.18.13.0/24"),
+        "left in table 100: {t}"
+    );
 }
