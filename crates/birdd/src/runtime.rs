@@ -290,3 +290,24 @@ impl Runtime {
         self.protos.iter().find(|e| e.cfg.name == name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paths::ConfigSource;
+
+    #[test]
+    fn configs_without_kernel_protocols_never_open_netlink() {
+        let group = ThreadGroup::worker(1).unwrap();
+        let loaded = crate::config::load(&ConfigSource::Builtin).unwrap();
+        let mut rt = Runtime::new(loaded, group);
+        assert!(rt.krt.is_none());
+        assert!(rt.interfaces().is_empty());
+        assert_eq!(rt.router_id(), rt.config.router_id.unwrap_or(0));
+        let cfg = birdconf::parse_str("x.conf", "protocol static { ipv4; route 198.18.1.0/24 blackhole; }\n")
+            .unwrap();
+        let program = crate::config::check(&cfg).unwrap();
+        rt.apply(Loaded { config: Arc::new(cfg), program: Arc::new(program) });
+        assert!(rt.krt.is_none());
+    }
+}

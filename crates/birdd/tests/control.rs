@@ -215,6 +215,20 @@ fn parse_only_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.conf: No such file or directory"));
 }
 
+/// Without a device protocol the interface list is empty, as in BIRD (and netlink is never opened).
+#[test]
+fn show_interfaces_without_device() {
+    let dir = TempDir::new("sinodev");
+    let c = dir.write("a.conf", &conf("", ""));
+    let d = Daemon::start(&c, &dir.path("a.ctl"));
+    let mut s = d.session();
+    assert_eq!(s.cmd("show interfaces"), "0000 \n");
+    assert_eq!(
+        s.cmd("show interfaces summary"),
+        "2005-Interface  State  IPv4 address       IPv6 address\n0000 \n"
+    );
+}
+
 #[test]
 fn parse_only_accepts_kernel_device_direct() {
     let dir = TempDir::new("pokdd");
