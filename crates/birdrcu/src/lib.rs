@@ -139,6 +139,7 @@
 //! let shared = Atomic::new(1u64);
 //! {
 //!     let r = birdrcu::read();
+//!     // SAFETY: the pointer is non-null and only freed after a grace period, which `r` holds off.
 //!     assert_eq!(unsafe { shared.load(Ordering::Acquire, r.epoch()).deref() }, &1);
 //! }
 //! let freed = Arc::new(AtomicBool::new(false));
@@ -148,7 +149,8 @@
 //!     let old = old.as_raw() as usize;
 //!     let f = Arc::clone(&freed);
 //!     birdrcu::defer(move || {
-//!         // Every reader that could see `old` has finished.
+//!         // SAFETY: `old` came from `Owned::new` and was unlinked by the swap; every reader that could
+//!         // see it has finished, and nobody else frees it.
 //!         drop(unsafe { Box::from_raw(old as *mut u64) });
 //!         f.store(true, Ordering::Release);
 //!     });
@@ -156,6 +158,7 @@
 //! // Waits for the grace period, then (no domain held) runs the closures that became ready.
 //! birdrcu::synchronize();
 //! assert!(freed.load(Ordering::Acquire));
+//! # // SAFETY: no reader is left; the current value was never freed.
 //! # drop(unsafe { shared.into_owned() });
 //! ```
 //!
