@@ -9,6 +9,7 @@ use super::nexthop::Dest;
 use super::registry::{self, AttrId};
 use super::source::{RouteSource, Scope};
 use super::value::{Aggregator, AttrType, AttrValue, HostEntry, Origin};
+use crate::hash::FxHasher;
 
 /// One extended attribute: id, BGP-style flags and value.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -339,70 +340,11 @@ impl AttrSet {
         self.eattrs.hash(&mut h);
         // Final avalanche so every bit depends on every input (the shard index and the table's bucket
         // and tag bits come from different parts of the hash).
-        let mut x = h.0;
+        let mut x = h.finish();
         x ^= x >> 33;
         x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
         x ^= x >> 33;
         x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
         x ^ (x >> 33)
-    }
-}
-
-/// A small multiplicative hasher (the Fx hash of rustc): fast on short integer-heavy input.
-#[derive(Default)]
-pub(super) struct FxHasher(pub(super) u64);
-
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut buf = [0u8; 8];
-            buf[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(buf));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_u16(&mut self, i: u16) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
