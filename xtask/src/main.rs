@@ -10,6 +10,8 @@
 //!
 //! Every step prints the command it runs; the first failing step stops the run with its exit code.
 
+mod bench;
+
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{exit, Command};
@@ -33,6 +35,7 @@ fn main() {
         "miri" => miri(),
         "stress" => stress(),
         "netns-test" => netns_test(),
+        "bench" => bench::bench(rest),
         "-h" | "--help" | "help" => {
             print_help();
             Ok(())
