@@ -111,4 +111,5 @@
 #![forbid(unsafe_code)]
 
 pub mod fsm;
+pub mod proto;
 pub mod wire;

@@ -345,6 +345,32 @@ impl ProtoCtx<'_> {
         schedule_down(self.st, &self.sh.name, restart, msg.into());
     }
 
+    /// Take the instance through STOP, FLUSH and DOWN and start it again at once, like a restart but
+    /// not counted against the `restart time limit` and without a message: what BGP does when its session
+    /// fails (the instance keeps its own reconnect backoff). From `Start` or `Up` only.
+    pub fn cycle(&mut self) {
+        if matches!(self.st.state, PState::Start | PState::Up) && self.st.want_up {
+            self.st.restarting = true;
+            self.st.dirty = true;
+        }
+    }
+
+    /// Start a refresh of channel `ch`'s routes (BGP enhanced route refresh, graceful restart): every
+    /// route imported so far becomes stale until announced again. See
+    /// [`birdtable::ImportHandle::refresh_begin`].
+    pub fn refresh_begin(&mut self, ch: usize) {
+        if let Some(imp) = self.st.channels[ch].importer.as_ref() {
+            imp.refresh_begin();
+        }
+    }
+
+    /// End the refresh of channel `ch`: the table withdraws the routes still stale.
+    pub fn refresh_end(&mut self, ch: usize) {
+        if let Some(imp) = self.st.channels[ch].importer.as_ref() {
+            imp.refresh_end();
+        }
+    }
+
     /// The table of channel `ch`.
     pub fn table(&self, ch: usize) -> &birdtable::Table {
         &self.st.channels[ch].cfg.table

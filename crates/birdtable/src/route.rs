@@ -62,6 +62,14 @@ pub trait RouteClass: Send + Sync + 'static {
         let _ = (best, other);
         false
     }
+
+    /// Class-specific data for comparisons across sources of the same class: a protocol whose
+    /// [`compare`](RouteClass::compare) needs facts about the *other* route's author (BGP: whether it
+    /// came over iBGP, the peer's router id) returns itself here and downcasts the other route's
+    /// class. `None` by default.
+    fn info(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// A class without a protocol comparison: routes of equal preference keep their insertion order.

@@ -1,0 +1,164 @@
+//! Listening sockets shared by every BGP protocol on the same address and port.
+//!
+//! ```text
+//!   proto loop (bgp1) ──register(addr, neighbor)──► Subproto registry ──(first for addr)──► enter listen loop:
+//!                                                     addr → Listener { socket, peers }       tcp_listen(addr)
+//!   listen loop: accept ──peers snapshot (ArcSwap, no lock)──► neighbor's ProtoHandle
+//!                          └── exec in the protocol's loop: Bgp::incoming(socket)
+//! ```
+//!
+//! The registry (level `subproto`) maps a listening address to its socket and the protocols that
+//! accept connections on it. The accept handler runs in the listen loop (level `service`, below
+//! `subproto` in the lock order), so it never locks the registry: it reads an [`ArcSwap`] snapshot
+//! of the peers, which registrations replace under the registry lock. An accepted connection is
+//! handed to the protocol whose neighbour address matches, as a command run in that protocol's loop;
+//! a connection from an unknown address is closed at once. The listening socket is closed when the
+//! last protocol using it unregisters (its [`ListenReg`] is dropped).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+use arc_swap::ArcSwap;
+use birdloop::{Loop, SockKey, ThreadGroup};
+use birdproto::ProtoHandle;
+use birdrcu::level::Subproto;
+use birdrcu::{Domain, LevelId};
+
+use super::Bgp;
+
+type Peers = Arc<ArcSwap<Vec<(IpAddr, u64, ProtoHandle)>>>;
+
+struct Listener {
+    key: SockKey,
+    peers: Peers,
+}
+
+struct Inner {
+    lp: Loop,
+    map: Domain<Subproto, HashMap<SocketAddr, Listener>>,
+    next_id: AtomicU64,
+}
+
+/// The daemon's shared BGP listening sockets (cheap to clone).
+#[derive(Clone)]
+pub struct Listeners(Arc<Inner>);
+
+impl fmt::Debug for Listeners {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Listeners").field("sockets", &self.0.map.lock().len()).finish()
+    }
+}
+
+/// A protocol's registration on a listening socket; dropping it unregisters.
+pub struct ListenReg {
+    inner: Weak<Inner>,
+    addr: SocketAddr,
+    id: u64,
+}
+
+impl fmt::Debug for ListenReg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ListenReg").field("addr", &self.addr).finish()
+    }
+}
+
+impl Listeners {
+    /// A registry whose sockets live in a loop of `group`.
+    pub fn new(group: &ThreadGroup) -> Listeners {
+        Listeners(Arc::new(Inner {
+            lp: Loop::new("bgp listen", LevelId::Service, group),
+            map: Domain::new("bgp listeners", HashMap::new()),
+            next_id: AtomicU64::new(1),
+        }))
+    }
+
+    /// Number of listening sockets open.
+    pub fn sockets(&self) -> usize {
+        self.0.map.lock().len()
+    }
+
+    /// Accept connections from `neighbor` on `addr` for `handle` (opening the socket if it is the first
+    /// registration for `addr`).
+    ///
+    /// # Errors
+    /// When the socket cannot be opened (address in use, not local, no permission for port 179).
+    pub fn register(&self, addr: SocketAddr, neighbor: IpAddr, handle: ProtoHandle) -> io::Result<ListenReg> {
+        let id = self.0.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut map = self.0.map.lock();
+        if let Some(l) = map.get(&addr) {
+            let mut v: Vec<_> = (**l.peers.load()).clone();
+            v.push((neighbor, id, handle));
+            l.peers.store(Arc::new(v));
+        } else {
+            let peers: Peers = Arc::new(ArcSwap::from_pointee(vec![(neighbor, id, handle)]));
+            let snapshot = peers.clone();
+            let key = {
+                let mut g = self.0.lp.enter();
+                g.tcp_listen(addr, 1024, move |_, _, sock, _| accept_all(addr, sock, &snapshot))?
+            };
+            tracing::debug!(target: "bird::bgp", "listening on {addr}");
+            map.insert(addr, Listener { key, peers });
+        }
+        Ok(ListenReg { inner: Arc::downgrade(&self.0), addr, id })
+    }
+}
+
+impl Drop for ListenReg {
+    fn drop(&mut self) {
+        let Some(inner) = self.inner.upgrade() else { return };
+        let mut map = inner.map.lock();
+        let Some(l) = map.get(&self.addr) else { return };
+        let v: Vec<_> = l.peers.load().iter().filter(|p| p.1 != self.id).cloned().collect();
+        if v.is_empty() {
+            let key = l.key;
+            map.remove(&self.addr);
+            let mut g = inner.lp.enter();
+            drop(g.remove_socket::<socket2::Socket>(key));
+            tracing::debug!(target: "bird::bgp", "closed listening socket {}", self.addr);
+        } else {
+            l.peers.store(Arc::new(v));
+        }
+    }
+}
+
+fn accept_all(addr: SocketAddr, sock: &mut socket2::Socket, peers: &Peers) {
+    loop {
+        let (s, from) = match sock.accept() {
+            Ok(x) => x,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                tracing::warn!(target: "bird::bgp", "accept on {addr}: {e}");
+                return;
+            }
+        };
+        let Some(from) = from.as_socket() else { continue };
+        let ip = canonical(from.ip());
+        let snapshot = peers.load();
+        let Some((_, _, h)) = snapshot.iter().find(|(n, _, _)| *n == ip) else {
+            tracing::warn!(
+                target: "bird::bgp",
+                "BGP: Unexpected connect from unknown address {} (port {})",
+                ip,
+                from.port()
+            );
+            continue;
+        };
+        if s.set_nonblocking(true).is_err() {
+            continue;
+        }
+        h.exec_as::<Bgp>(move |p, ctx| p.incoming(ctx, s, from));
+    }
+}
+
+/// IPv4-mapped IPv6 addresses (from a dual-stack socket) as IPv4.
+pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
