@@ -174,6 +174,12 @@ impl Session {
         self.echo_queue.push_back(text.to_owned());
     }
 
+    /// Queues an asynchronous `+text` notice whatever the session's `echo` classes (the session that
+    /// gave `configure timeout` is told when the automatic undo starts).
+    pub fn notify(&mut self, text: &str) {
+        self.echo_queue.push_back(text.to_owned());
+    }
+
     fn flush_async(&mut self) {
         if self.out.in_reply() {
             return;

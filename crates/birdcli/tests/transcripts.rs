@@ -1405,7 +1405,13 @@ fn configure_replies() {
     let f3 = "/etc/bird/birdA-v3.conf";
     same(&run(|w| configure(w, f3, None, &ConfigureResult::CheckOk)), b3!("50-configure-check.out"));
     same(&run(|w| configure(w, f3, None, &ConfigureResult::InProgress)), b3!("52-configure.out"));
-    same(&run(|w| configure_undo(w, &UndoResult::NothingToDo)), b"0019 Nothing to do\n");
+    same(&run(|w| configure_undo(w, &UndoResult::NothingToDo)), b"0021-Undo requested\n0019 Nothing to do\n");
+    let pending =
+        ConfigureStatus { undo_in: Some(std::time::Duration::from_millis(59_873)), ..Default::default() };
+    same(
+        &run(|w| configure_status(w, &pending)),
+        b"0003-Daemon is up and running\n0022-Configuration unconfirmed, undo in 59.873 s\n0000 \n",
+    );
     same(
         &run(|w| configure_undo(w, &UndoResult::Requested(ConfigureResult::Reconfigured))),
         b"0021-Undo requested\n0003 Reconfigured\n",

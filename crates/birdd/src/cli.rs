@@ -11,16 +11,22 @@
 //! holds more than [`OUT_CAP`] bytes it executes no further commands and reads nothing more, so a slow
 //! client only ever stalls itself. Commands longer than 4094 bytes are answered `9000 Command too long`
 //! by the session decoder, with bounded memory.
+//!
+//! The server also owns the main-loop timer of `configure timeout`: after a command (or an undo) changed
+//! [`crate::runtime::Undo::deadline`] the timer is re-armed; when it fires unconfirmed, the session that
+//! gave the timed `configure` gets `+Config timeout expired, starting undo` and the previous
+//! configuration is applied again.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, Weak};
+use std::time::Instant;
 
-use birdcli::{Session, SessionConfig};
-use birdloop::{Interest, LoopGuard, Ready, SockKey};
+use birdcli::{Command, Session, SessionConfig};
+use birdloop::{Interest, LoopGuard, Ready, SockKey, TimerKey};
 
 use crate::commands::{self, After};
 use crate::daemon::{request_stop, Daemon, Stop};
@@ -41,6 +47,14 @@ pub struct Server {
     /// Extra `cli` sockets: path → (listener key, session config).
     extra: Mutex<HashMap<String, (SockKey, SessionConfig)>>,
     stop: Mutex<mpsc::Sender<Stop>>,
+    undo: Mutex<UndoTimer>,
+}
+
+/// The `configure timeout` timer and who is told when it expires.
+#[derive(Debug, Default)]
+struct UndoTimer {
+    timer: Option<TimerKey>,
+    notify: Option<(SockKey, Weak<Mutex<Session>>)>,
 }
 
 impl Server {
@@ -51,6 +65,7 @@ impl Server {
             main_path,
             extra: Mutex::new(HashMap::new()),
             stop: Mutex::new(stop),
+            undo: Mutex::new(UndoTimer::default()),
         })
     }
 
@@ -70,6 +85,65 @@ impl Server {
         }
         let _ = std::fs::remove_file(&self.main_path);
     }
+}
+
+/// Re-arms (or stops) the undo timer after the deadline changed; `by` is the session that gave a timed
+/// `configure` (told when the undo starts).
+fn sync_undo_timer(g: &mut LoopGuard<'_>, server: &Arc<Server>, by: Option<(SockKey, Weak<Mutex<Session>>)>) {
+    let deadline = {
+        let mut d = server.lock();
+        if !d.rt.undo.timer_changed {
+            return;
+        }
+        d.rt.undo.timer_changed = false;
+        d.rt.undo.deadline
+    };
+    let mut u = server.undo.lock().unwrap_or_else(|e| e.into_inner());
+    let key = match u.timer {
+        Some(k) => k,
+        None => {
+            let srv = Arc::downgrade(server);
+            let k = g.timer("configure undo", move |g, _k| {
+                if let Some(srv) = srv.upgrade() {
+                    undo_timer_fired(g, &srv);
+                }
+            });
+            u.timer = Some(k);
+            k
+        }
+    };
+    match deadline {
+        Some(t) => {
+            g.set_timer_in(key, t.saturating_duration_since(Instant::now()));
+            if by.is_some() {
+                u.notify = by;
+            }
+        }
+        None => {
+            g.stop_timer(key);
+            u.notify = None;
+        }
+    }
+}
+
+fn undo_timer_fired(g: &mut LoopGuard<'_>, server: &Arc<Server>) {
+    let started = {
+        let mut d = server.lock();
+        commands::reconfig::expire(&mut d)
+    };
+    if started {
+        let notify = server.undo.lock().unwrap_or_else(|e| e.into_inner()).notify.take();
+        if let Some((key, s)) = notify.and_then(|(k, w)| w.upgrade().map(|s| (k, s))) {
+            s.lock().unwrap_or_else(|e| e.into_inner()).notify("Config timeout expired, starting undo");
+            let _ = g.set_interest(key, Interest::BOTH);
+        }
+        if server.lock().cli_changed {
+            sync_extra(g, server);
+        }
+    }
+    // An early wakeup re-arms for the rest; after an undo the deadline is gone and the timer stops.
+    server.lock().rt.undo.timer_changed = true;
+    sync_undo_timer(g, server, None);
 }
 
 /// Prepares a socket path: refuses one a live daemon listens on, removes a stale socket file.
@@ -257,7 +331,7 @@ impl Conn {
                 }
             }
         }
-        self.process(g, sess);
+        self.process(g, key, sess);
         loop {
             if self.out.is_empty() {
                 break;
@@ -284,7 +358,7 @@ impl Conn {
         let _ = g.set_interest(key, Interest { read: want_read, write: want_write });
     }
 
-    fn process(&mut self, g: &mut LoopGuard<'_>, sess: &mut Session) {
+    fn process(&mut self, g: &mut LoopGuard<'_>, key: SockKey, sess: &mut Session) {
         loop {
             if let Some(slot) = &self.threads {
                 let lines = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -305,6 +379,7 @@ impl Conn {
                 break;
             }
             let Some(cmd) = sess.next_command() else { break };
+            let timed = matches!(cmd, Command::Configure { timeout: Some(n), .. } if n > 0);
             let after = {
                 let restricted = sess.is_restricted();
                 let mut d = self.server.lock();
@@ -323,6 +398,8 @@ impl Conn {
                 }
             }
             self.out.extend(sess.take_output());
+            let by = timed.then(|| (key, Arc::downgrade(&self.session)));
+            sync_undo_timer(g, &self.server, by);
         }
         self.out.extend(sess.take_output());
         let changed = self.server.lock().cli_changed;

@@ -10,6 +10,9 @@
 //!                    ─► new ones spawned ─► removed tables dropped
 //! ```
 //!
+//! `configure undo` goes back to the configuration before the active one (kept in [`Undo`]); a
+//! `configure timeout N` arms [`Undo::deadline`], which the CLI server turns into a main-loop timer.
+//!
 //! Everything here runs in the main loop, one command at a time; protocol state changes happen in the
 //! protocols' loops and are read back through their published [`birdproto::published::ProtoState`].
 
@@ -61,6 +64,34 @@ impl ShutdownWait {
     }
 }
 
+/// What `configure undo`, `configure confirm` and the undo timer work with (BIRD's semantics: every
+/// applied configuration makes the one before it available for one undo; a new configuration without
+/// `timeout` cancels a pending automatic undo).
+#[derive(Debug, Default)]
+pub struct Undo {
+    /// The configuration before the active one.
+    pub previous: Option<Loaded>,
+    /// Whether `configure undo` may go back to it (cleared by an undo).
+    pub available: bool,
+    /// When the active, unconfirmed configuration is undone automatically.
+    pub deadline: Option<Instant>,
+    /// Set whenever `deadline` changes; the CLI server then re-arms (or stops) its timer.
+    pub timer_changed: bool,
+}
+
+impl Undo {
+    /// Arms (`Some`) or cancels the automatic undo.
+    pub fn set_deadline(&mut self, after: Option<Duration>) {
+        self.deadline = after.map(|d| Instant::now() + d);
+        self.timer_changed = true;
+    }
+
+    /// Time left before the automatic undo.
+    pub fn remaining(&self) -> Option<Duration> {
+        self.deadline.map(|t| t.saturating_duration_since(Instant::now()))
+    }
+}
+
 /// A running protocol.
 #[derive(Debug)]
 pub struct ProtoEntry {
@@ -103,6 +134,8 @@ pub struct Runtime {
     dying: Vec<ProtoHandle>,
     /// Netlink and the interface list, once a configuration had a kernel, device or direct protocol.
     pub krt: Option<Krt>,
+    /// The previous configuration and the undo timer.
+    pub undo: Undo,
 }
 
 impl Runtime {
@@ -123,8 +156,11 @@ impl Runtime {
             pending: Arc::new(AtomicUsize::new(0)),
             dying: Vec::new(),
             krt: None,
+            undo: Undo::default(),
         };
         rt.apply(loaded);
+        // Nothing to go back to from the first configuration.
+        rt.undo = Undo::default();
         rt
     }
 
@@ -150,7 +186,10 @@ impl Runtime {
     /// Applies a checked configuration (see the module diagram).
     pub fn apply(&mut self, loaded: Loaded) {
         let new = loaded.config;
-        self.program = loaded.program;
+        let old_program = std::mem::replace(&mut self.program, loaded.program);
+        self.undo.previous = Some(Loaded { config: Arc::clone(&self.config), program: old_program });
+        self.undo.available = true;
+        self.undo.set_deadline(None);
         for tc in &new.tables {
             let keep = self.tables.get(&tc.name).is_some_and(|x| x.net_type() == tc.net_type);
             if !keep {

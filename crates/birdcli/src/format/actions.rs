@@ -120,26 +120,26 @@ pub fn configure_confirm(w: &mut ReplyWriter, r: ConfirmResult) {
 /// Answer to `configure undo`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UndoResult {
-    /// `0019 Nothing to do`
+    /// `0021-Undo requested` then `0019 Nothing to do` (no previous configuration, or it was already
+    /// restored)
     NothingToDo,
-    /// `0021 Undo requested` then the reconfiguration result.
+    /// `0021-Undo requested` then the reconfiguration result.
     Requested(ConfigureResult),
 }
 
-/// Writes the reply to `configure undo`.
+/// Writes the reply to `configure undo`. BIRD announces the request before it knows whether there
+/// is anything to undo.
 pub fn configure_undo(w: &mut ReplyWriter, r: &UndoResult) {
+    w.line(code::UNDO_REQUESTED, "Undo requested");
     match r {
         UndoResult::NothingToDo => w.finish(code::NOTHING_TO_DO, "Nothing to do"),
-        UndoResult::Requested(res) => {
-            w.line(code::UNDO_REQUESTED, "Undo requested");
-            match res {
-                ConfigureResult::Error(e) => w.finish(code::CONFIG_ERROR, e),
-                ConfigureResult::InProgress => {
-                    w.finish(code::RECONFIG_IN_PROGRESS, "Reconfiguration in progress")
-                }
-                _ => w.finish(code::RECONFIGURED, "Reconfigured"),
+        UndoResult::Requested(res) => match res {
+            ConfigureResult::Error(e) => w.finish(code::CONFIG_ERROR, e),
+            ConfigureResult::InProgress => {
+                w.finish(code::RECONFIG_IN_PROGRESS, "Reconfiguration in progress")
             }
-        }
+            _ => w.finish(code::RECONFIGURED, "Reconfigured"),
+        },
     }
 }
 
@@ -148,8 +148,9 @@ pub fn configure_undo(w: &mut ReplyWriter, r: &UndoResult) {
 pub struct ConfigureStatus {
     /// Daemon state line (`0003 Daemon is up and running`, `0004 Reconfiguration in progress`, ...).
     pub state: crate::format::status::DaemonState,
-    /// Seconds until an unconfirmed configuration is undone.
-    pub undo_in: Option<u32>,
+    /// Time left until an unconfirmed configuration is undone (shown in seconds with three
+    /// decimals).
+    pub undo_in: Option<std::time::Duration>,
     /// A queued configuration is waiting.
     pub queued: bool,
 }
@@ -166,8 +167,9 @@ pub fn configure_status(w: &mut ReplyWriter, s: &ConfigureStatus) {
     if s.queued {
         w.line(code::RECONFIG_QUEUED, "Another reconfiguration is queued");
     }
-    if let Some(n) = s.undo_in {
-        w.line_fmt(code::UNDO_SCHEDULED, format_args!("Configuration unconfirmed, undo in {n} s"));
+    if let Some(t) = s.undo_in {
+        let (secs, ms) = (t.as_secs(), t.subsec_millis());
+        w.line_fmt(code::UNDO_SCHEDULED, format_args!("Configuration unconfirmed, undo in {secs}.{ms:03} s"));
     }
     w.finish(code::OK, "");
 }

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod configure;
+pub mod reconfig;
 pub mod show_interfaces;
 pub mod show_memory;
 pub mod show_protocols;
@@ -107,18 +108,12 @@ pub fn execute(d: &mut Daemon, cmd: Command, restricted: bool, w: &mut ReplyWrit
         }
         Command::Reload { dir, target } => actions::run(d, actions::Action::Reload(dir), &target, None, w),
         Command::Configure { soft: _, file, timeout } => {
-            if timeout.is_some() {
-                w.finish(code::PARSE_ERROR, "configure timeout is not available in this build");
-            } else {
-                configure::configure(d, file.as_deref(), w);
-            }
+            reconfig::configure(d, file.as_deref(), timeout, w)
         }
         Command::ConfigureCheck { file } => configure::check(d, file.as_deref(), w),
-        Command::ConfigureStatus => configure::status(d, w),
-        Command::ConfigureConfirm | Command::ConfigureUndo => birdcli::format::actions::configure_confirm(
-            w,
-            birdcli::format::actions::ConfirmResult::NothingToDo,
-        ),
+        Command::ConfigureStatus => reconfig::status(d, w),
+        Command::ConfigureConfirm => reconfig::confirm(d, w),
+        Command::ConfigureUndo => reconfig::undo_command(d, w),
         Command::Down => {
             birdcli::format::actions::shutdown_requested(w);
             return After::Shutdown;

@@ -205,6 +205,28 @@ impl Session {
         }
     }
 
+    /// Reads the next asynchronous `+text` line (waiting up to [`WAIT`]); returns it with its `\n`.
+    pub fn read_async(&mut self) -> String {
+        loop {
+            if self.buf.first() == Some(&b'+') {
+                if let Some(nl) = self.buf.iter().position(|&b| b == b'\n') {
+                    let rest = self.buf.split_off(nl + 1);
+                    let r = std::mem::replace(&mut self.buf, rest);
+                    return String::from_utf8(r).unwrap();
+                }
+            }
+            assert!(
+                self.buf.is_empty() || self.buf[0] == b'+',
+                "expected an async line, got {:?}",
+                String::from_utf8_lossy(&self.buf)
+            );
+            let mut b = [0u8; 4096];
+            let n = self.s.read(&mut b).expect("async line (timeout?)");
+            assert!(n > 0, "connection closed");
+            self.buf.extend_from_slice(&b[..n]);
+        }
+    }
+
     pub fn send(&mut self, bytes: &[u8]) {
         self.s.write_all(bytes).unwrap();
     }
