@@ -40,14 +40,15 @@ pub fn check(cfg: &Config) -> Result<Program, ConfigError> {
     let program = Program::compile(cfg)?;
     for p in &cfg.protocols {
         match p.kind {
-            ProtoKind::Static | ProtoKind::Pipe | ProtoKind::Kernel | ProtoKind::Device | ProtoKind::Direct => {}
-            other => {
-                return Err(p.loc.error(format!(
-                    "Protocol {} ({}) is not available in this build (only static, pipe, kernel, device and direct are)",
-                    other.keyword(),
-                    p.name
-                )))
-            }
+            ProtoKind::Static
+            | ProtoKind::Pipe
+            | ProtoKind::Kernel
+            | ProtoKind::Device
+            | ProtoKind::Direct
+            | ProtoKind::Bgp => {}
+        }
+        if let ProtoSpecific::Bgp(b) = &p.specific {
+            crate::protocols::check_bgp(p, b)?;
         }
         let pats = match &p.specific {
             ProtoSpecific::Direct(d) => d.interfaces.as_slice(),
@@ -60,7 +61,7 @@ pub fn check(cfg: &Config) -> Result<Program, ConfigError> {
         if p.kind == ProtoKind::Kernel && p.channels.is_empty() {
             return Err(p.loc.error("Channel not specified"));
         }
-        if p.channels.len() > 1 && p.kind != ProtoKind::Direct {
+        if p.channels.len() > 1 && !matches!(p.kind, ProtoKind::Direct | ProtoKind::Bgp) {
             return Err(p.loc.error(format!("Protocol {}: only one channel is supported", p.name)));
         }
         for ch in &p.channels {
@@ -72,9 +73,6 @@ pub fn check(cfg: &Config) -> Result<Program, ConfigError> {
                         e
                     }
                 })?;
-            }
-            if ch.import_limit.is_some() || ch.receive_limit.is_some() || ch.export_limit.is_some() {
-                return Err(ch.loc.error("Channel limits are not available in this build"));
             }
         }
         if let ProtoSpecific::Static(s) = &p.specific {
@@ -165,12 +163,14 @@ mod tests {
     }
 
     #[test]
-    fn unavailable_protocols_are_errors() {
-        let text = "router id 1.1.1.1;\nprotocol bgp peer1 { local as 1; neighbor 192.0.2.2 as 2; ipv4 { import all; export none; }; }\n";
+    fn bgp_is_accepted_and_unsupported_options_are_errors() {
+        let ok = "router id 1.1.1.1;\nprotocol bgp peer1 { local as 1; neighbor 192.0.2.2 as 2; ipv4 { import all; export none; import limit 10 action restart; }; ipv6 { import all; export none; }; }\n";
+        check(&birdconf::parse_str("x.conf", ok).unwrap()).unwrap();
+        let text = "router id 1.1.1.1;\nprotocol bgp peer1 { local as 1; neighbor 192.0.2.2 as 2; password \"x\"; ipv4 { import all; export none; }; }\n";
         let cfg = birdconf::parse_str("x.conf", text).unwrap();
         let e = check(&cfg).unwrap_err().to_string();
-        assert!(e.starts_with("x.conf:2:1 Protocol bgp (peer1) "), "{e}");
-        assert!(e.contains("is not available in this build"), "{e}");
+        assert!(e.starts_with("x.conf:2:1 Protocol bgp (peer1): "), "{e}");
+        assert!(e.contains("password"), "{e}");
     }
 
     #[test]

@@ -27,6 +27,7 @@
 //! `thread group worker`.
 
 pub mod args;
+pub mod bgp;
 pub mod cli;
 pub mod client;
 pub mod commands;

@@ -183,7 +183,7 @@ fn patterns(pats: &[birdconf::ast::IfacePattern], p: &ProtocolConfig) -> Result<
     Ok(IfacePatterns(v))
 }
 
-fn channel(
+pub(crate) fn channel(
     ch: &birdconf::ast::ChannelConfig,
     default_pref: u32,
     program: &Program,
@@ -194,9 +194,26 @@ fn channel(
         _ => "ipv4",
     };
     let pref = u16::try_from(ch.preference.unwrap_or(default_pref)).unwrap_or(u16::MAX);
+    let limit = |l: &Option<birdconf::ast::Limit>| {
+        l.map(|l| {
+            birdproto::limit::Limit::new(
+                l.limit,
+                match l.action {
+                    birdconf::ast::LimitAction::Warn => birdproto::limit::LimitAction::Warn,
+                    birdconf::ast::LimitAction::Block => birdproto::limit::LimitAction::Block,
+                    birdconf::ast::LimitAction::Restart => birdproto::limit::LimitAction::Restart,
+                    birdconf::ast::LimitAction::Disable => birdproto::limit::LimitAction::Disable,
+                },
+            )
+        })
+    };
     Ok(ChannelConfig {
         import_filter: filter(&ch.import, program)?,
         export_filter: filter(&ch.export, program)?,
+        receive_limit: limit(&ch.receive_limit),
+        import_limit: limit(&ch.import_limit),
+        export_limit: limit(&ch.export_limit),
+        keep_filtered: ch.import_keep_filtered,
         ..ChannelConfig::new(name, table, pref)
     })
 }
@@ -237,6 +254,11 @@ pub fn static_routes(
         routes.push(sr);
     }
     Ok(routes)
+}
+
+/// Refuses BGP options this build does not implement, naming the protocol.
+pub fn check_bgp(p: &ProtocolConfig, b: &birdconf::ast::BgpConfig) -> Result<(), ConfigError> {
+    crate::bgp::check(p, b)
 }
 
 /// Builds the birdproto configuration of a checked protocol.
@@ -322,13 +344,8 @@ pub fn proto_config(
                 DEFAULT_MAX_GENERATION,
             )
         }
-        _ => {
-            return Err(p.loc.error(format!(
-                "Protocol {} ({}) is not available in this build (only static, pipe, kernel, device and direct are)",
-                p.kind.keyword(),
-                p.name
-            )))
-        }
+        (ProtoKind::Bgp, ProtoSpecific::Bgp(b)) => crate::bgp::proto_config(p, b, program, tables, krt, router_id)?,
+        _ => return Err(p.loc.error(format!("Protocol {}: inconsistent configuration", p.name))),
     };
     cfg.disabled = p.disabled;
     if let Some(t) = p.restart_time_limit {

@@ -453,6 +453,11 @@ impl<'a> LoopGuard<'a> {
         }
     }
 
+    /// The thread group this loop runs in (for creating companion loops, e.g. a protocol's listener).
+    pub fn group(&self) -> crate::ThreadGroup {
+        crate::ThreadGroup { inner: self.lp.group_of(self) }
+    }
+
     /// Create a disarmed timer.
     pub fn timer(
         &mut self,

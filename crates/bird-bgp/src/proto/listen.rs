@@ -20,10 +20,10 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
 use arc_swap::ArcSwap;
-use birdloop::{Loop, SockKey, ThreadGroup};
+use birdloop::{Loop, SockKey};
 use birdproto::ProtoHandle;
 use birdrcu::level::Subproto;
 use birdrcu::{Domain, LevelId};
@@ -38,7 +38,7 @@ struct Listener {
 }
 
 struct Inner {
-    lp: Loop,
+    lp: OnceLock<Loop>,
     map: Domain<Subproto, HashMap<SocketAddr, Listener>>,
     next_id: AtomicU64,
 }
@@ -66,14 +66,27 @@ impl fmt::Debug for ListenReg {
     }
 }
 
+impl Default for Listeners {
+    fn default() -> Listeners {
+        Listeners::new()
+    }
+}
+
 impl Listeners {
-    /// A registry whose sockets live in a loop of `group`.
-    pub fn new(group: &ThreadGroup) -> Listeners {
+    /// An empty registry. Its listening sockets live in one loop, created on the first registration in the
+    /// thread group of the registering protocol.
+    pub fn new() -> Listeners {
         Listeners(Arc::new(Inner {
-            lp: Loop::new("bgp listen", LevelId::Service, group),
+            lp: OnceLock::new(),
             map: Domain::new("bgp listeners", HashMap::new()),
             next_id: AtomicU64::new(1),
         }))
+    }
+
+    /// The process-wide registry (what the daemon uses; tests may make their own).
+    pub fn global() -> &'static Listeners {
+        static GLOBAL: OnceLock<Listeners> = OnceLock::new();
+        GLOBAL.get_or_init(Listeners::new)
     }
 
     /// Number of listening sockets open.
@@ -88,6 +101,15 @@ impl Listeners {
     /// When the socket cannot be opened (address in use, not local, no permission for port 179).
     pub fn register(&self, addr: SocketAddr, neighbor: IpAddr, handle: ProtoHandle) -> io::Result<ListenReg> {
         let id = self.0.next_id.fetch_add(1, Ordering::Relaxed);
+        let lp = match self.0.lp.get() {
+            Some(lp) => lp,
+            None => {
+                let group = birdloop::with_current(|g| g.group()).ok_or_else(|| {
+                    io::Error::other("BGP listeners must be registered from a protocol loop")
+                })?;
+                self.0.lp.get_or_init(|| Loop::new("bgp listen", LevelId::Service, &group))
+            }
+        };
         let mut map = self.0.map.lock();
         if let Some(l) = map.get(&addr) {
             let mut v: Vec<_> = (**l.peers.load()).clone();
@@ -97,7 +119,7 @@ impl Listeners {
             let peers: Peers = Arc::new(ArcSwap::from_pointee(vec![(neighbor, id, handle)]));
             let snapshot = peers.clone();
             let key = {
-                let mut g = self.0.lp.enter();
+                let mut g = lp.enter();
                 g.tcp_listen(addr, 1024, move |_, _, sock, _| accept_all(addr, sock, &snapshot))?
             };
             tracing::debug!(target: "bird::bgp", "listening on {addr}");
@@ -116,8 +138,10 @@ impl Drop for ListenReg {
         if v.is_empty() {
             let key = l.key;
             map.remove(&self.addr);
-            let mut g = inner.lp.enter();
-            drop(g.remove_socket::<socket2::Socket>(key));
+            if let Some(lp) = inner.lp.get() {
+                let mut g = lp.enter();
+                drop(g.remove_socket::<socket2::Socket>(key));
+            }
             tracing::debug!(target: "bird::bgp", "closed listening socket {}", self.addr);
         } else {
             l.peers.store(Arc::new(v));
