@@ -8,6 +8,7 @@ pub mod show_interfaces;
 pub mod show_memory;
 pub mod show_protocols;
 pub mod show_route;
+pub mod show_route_export;
 pub mod show_static;
 pub mod show_status;
 pub mod show_symbols;
@@ -77,6 +78,11 @@ fn check_symbols(d: &Daemon, cmd: &Command) -> Option<(u16, String)> {
                     }
                 }
             }
+            if let Some((_, c)) = &q.export {
+                if let Some(e) = proto(&c.protocol) {
+                    return Some(e);
+                }
+            }
             q.protocol.as_deref().and_then(proto)
         }
         _ => None,
@@ -107,9 +113,7 @@ pub fn execute(d: &mut Daemon, cmd: Command, restricted: bool, w: &mut ReplyWrit
             actions::run(d, actions::Action::Restart, &target, message, w)
         }
         Command::Reload { dir, target } => actions::run(d, actions::Action::Reload(dir), &target, None, w),
-        Command::Configure { soft: _, file, timeout } => {
-            reconfig::configure(d, file.as_deref(), timeout, w)
-        }
+        Command::Configure { soft: _, file, timeout } => reconfig::configure(d, file.as_deref(), timeout, w),
         Command::ConfigureCheck { file } => configure::check(d, file.as_deref(), w),
         Command::ConfigureStatus => reconfig::status(d, w),
         Command::ConfigureConfirm => reconfig::confirm(d, w),

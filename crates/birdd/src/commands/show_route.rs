@@ -6,11 +6,12 @@ use std::ops::ControlFlow;
 use birdcli::format::routes::{
     show_route, show_route_lookup, BestMark, NetRoutes, NextHop, RouteCount, RouteDest, RouteRow, TableRoutes,
 };
-use birdcli::{code, ForTarget, NetSelect, ReplyWriter, RouteQuery, StatsMode, TableSelect};
+use birdcli::{code, ExportMode, ForTarget, NetSelect, ReplyWriter, RouteQuery, StatsMode, TableSelect};
 use birdnet::Net;
-use birdtable::attrs::{AttrStyle, Dest};
+use birdtable::attrs::{AttrSet, AttrStyle, Dest};
 use birdtable::{Route, Table};
 
+use super::show_route_export::{self as export, ExportChannel, ExportView};
 use crate::daemon::Daemon;
 use crate::filter::{self, RouteFilter};
 
@@ -41,12 +42,11 @@ fn first_gateway(d: &Dest) -> Option<std::net::IpAddr> {
     }
 }
 
-fn row(r: &Route, best: bool, verbose: bool) -> RouteRow {
-    let a = r.attrs();
+fn row(r: &Route, a: &AttrSet, pref: u16, best: bool, verbose: bool) -> RouteRow {
     let from = a.from.filter(|f| Some(*f) != first_gateway(&a.dest));
     let details = if verbose {
         let mut v = Vec::new();
-        a.detail_lines(AttrStyle::Bird2, r.pref(), &mut v);
+        a.detail_lines(AttrStyle::Bird2, pref, &mut v);
         v.into_iter().map(|l| (l.code, l.text)).collect()
     } else {
         Vec::new()
@@ -57,7 +57,7 @@ fn row(r: &Route, best: bool, verbose: bool) -> RouteRow {
         since: crate::runtime::wall_of(birdloop::Time::from_nanos(u64::from(r.lastmod()) * 1_000_000_000)),
         from,
         best: if best { BestMark::Primary } else { BestMark::None },
-        pref: u32::from(r.pref()),
+        pref: u32::from(pref),
         igp_metric: None,
         suffix: a.bgp_summary(),
         details,
@@ -91,20 +91,47 @@ fn syntax_error(w: &mut ReplyWriter) {
     w.finish(code::PARSE_ERROR, "syntax error, unexpected CF_SYM_UNDEFINED");
 }
 
+/// `export|noexport|preexport p` for one route: `None` when it is not shown, else the attributes after
+/// p's export filter (when it changed them) and the preference; and whether the channel looks at no
+/// further routes of the net (it exports only the best one).
+fn export_check(
+    d: &Daemon,
+    v: &ExportView,
+    c: &ExportChannel,
+    net: Net,
+    r: &Route,
+) -> (Option<(Option<AttrSet>, u16)>, bool) {
+    if !c.up {
+        return (None, false);
+    }
+    let stop = !c.all_routes;
+    if !export::preexport(d, v, c, net, r) {
+        return (None, stop);
+    }
+    if v.mode == ExportMode::PreExport {
+        return (Some((None, r.pref())), stop);
+    }
+    let proto = r.src().source().name();
+    match c.filter.run(net, r.attrs(), r.pref(), proto) {
+        Some(acc) if v.mode == ExportMode::Export => (Some((acc.attrs, acc.pref)), stop),
+        None if v.mode == ExportMode::NoExport => (Some((None, r.pref())), stop),
+        _ => (None, stop),
+    }
+}
+
 /// Writes the reply.
 pub fn run(d: &Daemon, q: &RouteQuery, restricted: bool, w: &mut ReplyWriter) {
     let limits = if restricted { birdfilter::Limits::RESTRICTED } else { birdfilter::Limits::DEFAULT };
-    if q.export.is_some() {
-        w.finish(code::PARSE_ERROR, "show route export/noexport is not available in this build");
-        return;
-    }
-    if q.filtered {
-        w.finish(
-            code::PARSE_ERROR,
-            "show route filtered is not available in this build (no import keep filtered)",
-        );
-        return;
-    }
+    let view = match &q.export {
+        Some((mode, c)) => match export::view(d, mode.clone(), c) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                w.finish(code::PARSE_ERROR, e);
+                return;
+            }
+        },
+        None => None,
+    };
     let mut filters: Vec<RouteFilter> = Vec::new();
     for f in &q.filters {
         match filter::from_cli(f, &d.rt.config, &d.rt.program) {
@@ -142,6 +169,10 @@ pub fn run(d: &Daemon, q: &RouteQuery, restricted: bool, w: &mut ReplyWriter) {
             }
             v.iter().map(|n| (n.clone(), true)).collect()
         }
+        // `export p`: the tables p's channels export from (channels that export at all).
+        TableSelect::Default if view.is_some() => {
+            view.iter().flat_map(|v| v.default_tables()).map(|t| (t, false)).collect()
+        }
         TableSelect::Default => match &q.protocol {
             Some(p) => {
                 d.rt.protos
@@ -158,6 +189,20 @@ pub fn run(d: &Daemon, q: &RouteQuery, restricted: bool, w: &mut ReplyWriter) {
             }
         },
     };
+    // Every table needs the export channel of `export p` for it; tables without one are left out, or an
+    // error when named.
+    let mut names = names;
+    if let Some(v) = &view {
+        if let Some((n, _)) = names.iter().find(|(n, explicit)| *explicit && v.channel(n).is_none()) {
+            w.finish_fmt(code::PARSE_ERROR, format_args!("No export channel for table {n}"));
+            return;
+        }
+        names.retain(|(n, _)| v.channel(n).is_some());
+        if names.is_empty() {
+            w.finish(code::PARSE_ERROR, "No valid tables");
+            return;
+        }
+    }
     // A net type mismatch skips a table (`show route for 2001:db8::1` looks only at IPv6 tables).
     let family_ok = |t: &Table| match &sel {
         Select::All => true,
@@ -177,7 +222,10 @@ pub fn run(d: &Daemon, q: &RouteQuery, restricted: bool, w: &mut ReplyWriter) {
         let mut nets: Vec<(Net, Vec<Route>)> = Vec::new();
         t.walk(|_, l| {
             let net = l.net();
-            if sel.considers(&net) {
+            // A lookup finds the longest prefix with a usable route (one kept only as filtered does not
+            // hide a shorter one).
+            let usable = !sel.longest_only() || q.filtered || l.routes().iter().any(Route::is_valid);
+            if usable && sel.considers(&net) {
                 nets.push((net, l.routes().to_vec()));
             }
             ControlFlow::Continue(())
@@ -187,23 +235,44 @@ pub fn run(d: &Daemon, q: &RouteQuery, restricted: bool, w: &mut ReplyWriter) {
                 nets.retain(|(n, _)| n.len() == best);
             }
         }
+        let ec = view.as_ref().and_then(|v| v.channel(&name).map(|c| (v, c)));
         for (net, routes) in nets {
+            // `filtered` shows only the routes an import filter rejected (`import keep filtered`); every
+            // other listing only the others.
+            let considered: Vec<(usize, &Route)> =
+                routes.iter().enumerate().filter(|(_, r)| r.is_valid() != q.filtered).collect();
+            if considered.is_empty() {
+                continue;
+            }
             found = true;
             tr.count.networks += 1;
-            tr.count.routes += routes.len() as u64;
+            tr.count.routes += considered.len() as u64;
             let mut rows = Vec::new();
-            for (i, r) in routes.iter().enumerate() {
-                if q.primary && i > 0 {
+            // Channels exporting only the best route look at the first route and stop there.
+            let mut pass = false;
+            for (i, r) in considered {
+                if pass {
                     continue;
                 }
-                if q.protocol.as_ref().is_some_and(|p| p != r.src().source().name()) {
-                    continue;
+                let shown = match ec {
+                    Some((v, c)) => {
+                        let (out, stop) = export_check(d, v, c, net, r);
+                        pass = stop;
+                        out
+                    }
+                    None => Some((None, r.pref())),
+                };
+                if let Some((changed, pref)) = shown {
+                    let attrs: &AttrSet = changed.as_ref().unwrap_or(r.attrs());
+                    let proto = r.src().source().name();
+                    let ok = q.protocol.as_ref().is_none_or(|p| p == proto)
+                        && filters.iter().all(|f| f.run_with(net, attrs, pref, proto, limits).is_some());
+                    if ok {
+                        rows.push(row(r, attrs, pref, i == 0, q.verbose));
+                    }
                 }
-                let proto = r.src().source().name();
-                let ok =
-                    filters.iter().all(|f| f.run_with(net, r.attrs(), r.pref(), proto, limits).is_some());
-                if ok {
-                    rows.push(row(r, i == 0, q.verbose));
+                if q.primary {
+                    break;
                 }
             }
             tr.count.shown += rows.len() as u64;

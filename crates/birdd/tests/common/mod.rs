@@ -307,3 +307,44 @@ pub fn keep_routes_of(reply: &str, protos: &[&str]) -> String {
     w.finish(r.code, &r.text);
     String::from_utf8(w.take()).unwrap()
 }
+
+/// birdA.conf's static and pipe parts (static routes pinned to the lab's interface with `dev`; the
+/// community constant of common.conf written out).
+pub const BIRD_A: &str = r#"
+router id 127.0.0.2;
+timeformat protocol iso long;
+timeformat route iso long;
+ipv4 table master4;
+ipv6 table master6;
+ipv4 table lg4;
+
+protocol static static4 {
+  ipv4 {
+    import all;
+  };
+  route 198.51.100.0/25 via 192.0.2.254 dev "vethA";
+  route 198.51.100.128/25 blackhole {
+    bgp_community.add((65535, 666));
+  };
+  route 192.0.2.128/26 via "vethA";
+  route 100.64.99.0/24 unreachable;
+}
+
+protocol static static6 {
+  ipv6;
+  route 2001:db8:100::/48 via 2001:db8:1::fe dev "vethA";
+  route 2001:db8:dead::/48 blackhole;
+}
+
+filter lg_export {
+  if net ~ [ 100.64.0.0/10+ ] then reject;
+  accept;
+}
+
+protocol pipe p_lg4 {
+  table master4;
+  peer table lg4;
+  export filter lg_export;
+  import none;
+}
+"#;
