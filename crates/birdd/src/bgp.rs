@@ -19,7 +19,9 @@ use crate::protocols::{channel, HubResolver, Krt};
 
 /// Refuses what this build cannot run, naming the protocol (`file:line:col Protocol bgp (name): ...`).
 pub fn check(p: &ProtocolConfig, b: &ast::BgpConfig) -> Result<(), ConfigError> {
-    let no = |what: &str| Err(p.loc.error(format!("Protocol bgp ({}): {what} is not available in this build", p.name)));
+    let no = |what: &str| {
+        Err(p.loc.error(format!("Protocol bgp ({}): {what} is not available in this build", p.name)))
+    };
     if b.password.is_some() {
         return no("TCP-MD5 (password)");
     }
@@ -34,7 +36,9 @@ pub fn check(p: &ProtocolConfig, b: &ast::BgpConfig) -> Result<(), ConfigError> 
     }
     for ch in &p.channels {
         if !matches!(ch.net_type, NetType::Ipv4 | NetType::Ipv6) {
-            return Err(ch.loc.error(format!("Protocol bgp ({}): only ipv4 and ipv6 channels are supported", p.name)));
+            return Err(ch
+                .loc
+                .error(format!("Protocol bgp ({}): only ipv4 and ipv6 channels are supported", p.name)));
         }
     }
     if p.channels.is_empty() {
@@ -76,7 +80,8 @@ pub fn proto_config(
     router_id: Option<u32>,
 ) -> Result<ProtoConfig, ConfigError> {
     check(p, b)?;
-    let table = |name: &str| tables.get(name).cloned().ok_or_else(|| p.loc.error(format!("Table {name} not found")));
+    let table =
+        |name: &str| tables.get(name).cloned().ok_or_else(|| p.loc.error(format!("Table {name} not found")));
     let neighbor = b.neighbor.as_ref().ok_or_else(|| p.end_loc.error("Neighbor must be configured"))?;
     let local_as = b.local_as.ok_or_else(|| p.end_loc.error("Local AS number must be set"))?;
     let rid = p

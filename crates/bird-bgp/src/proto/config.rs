@@ -156,7 +156,12 @@ impl std::fmt::Debug for BgpConfig {
 
 impl BgpConfig {
     /// A session to `neighbor` with defaults for everything else.
-    pub fn new(fsm: FsmConfig, neighbor: IpAddr, listeners: Listeners, resolver: Arc<dyn Resolver>) -> BgpConfig {
+    pub fn new(
+        fsm: FsmConfig,
+        neighbor: IpAddr,
+        listeners: Listeners,
+        resolver: Arc<dyn Resolver>,
+    ) -> BgpConfig {
         BgpConfig {
             fsm,
             neighbor,

@@ -54,7 +54,8 @@ pub use route::BgpClass;
 
 use crate::fsm::{ConnId, Event, Fsm, Output, ProtoState, Session, ShowInfo, Timer};
 use crate::wire::{
-    frame_len, AfiSafi, Message, Nlri, RefreshSubtype, RouteRefresh, SessionCtx, UpdatePacker, MAX_EXT_MESSAGE_LEN,
+    frame_len, AfiSafi, Message, Nlri, RefreshSubtype, RouteRefresh, SessionCtx, UpdatePacker,
+    MAX_EXT_MESSAGE_LEN,
 };
 use route::{export_attrs, import_attrs, NextHopChoice, SessionFacts};
 
@@ -220,7 +221,8 @@ fn conn_handler(
 impl Bgp {
     /// A stopped instance.
     pub fn new(cfg: BgpConfig, name: &str) -> Bgp {
-        let class = Arc::new(BgpClass::new(cfg.default_local_pref, cfg.med_metric, cfg.igp_metric, cfg.rr_client));
+        let class =
+            Arc::new(BgpClass::new(cfg.default_local_pref, cfg.med_metric, cfg.igp_metric, cfg.rr_client));
         let n = cfg.channels.len();
         Bgp {
             fsm: Fsm::new(cfg.fsm.clone()),
@@ -433,8 +435,9 @@ impl Bgp {
         let gen = self.gen();
         let h = ctx.handle();
         tracing::debug!(target: "bird::bgp", "{}: incoming connection from {from}", self.name);
-        match birdloop::with_current(|g| g.add_socket(s, Interest::READ, conn_handler(h, ConnId::Incoming, gen, false)))
-        {
+        match birdloop::with_current(|g| {
+            g.add_socket(s, Interest::READ, conn_handler(h, ConnId::Incoming, gen, false))
+        }) {
             Some(Ok(key)) => self.conns[1] = Some(Conn::new(key, gen, local)),
             Some(Err(e)) => self.evq.push_back(Event::TcpClosed(ConnId::Incoming, Some(e.to_string()))),
             None => {}
@@ -498,7 +501,9 @@ impl Bgp {
         };
         match m.encode(&ctx) {
             Ok(b) => self.send_bytes(c, &b),
-            Err(e) => tracing::error!(target: "bird::bgp", "{}: cannot encode {}: {e}", self.name, m.kind().name()),
+            Err(e) => {
+                tracing::error!(target: "bird::bgp", "{}: cannot encode {}: {e}", self.name, m.kind().name())
+            }
         }
     }
 
@@ -631,9 +636,7 @@ impl Bgp {
         let keep_nh = cfg
             .channels
             .iter()
-            .map(|c| {
-                !c.next_hop_self.applies(internal) && (internal || c.next_hop_keep.applies(internal))
-            })
+            .map(|c| !c.next_hop_self.applies(internal) && (internal || c.next_hop_keep.applies(internal)))
             .collect();
         let n = cfg.channels.len();
         self.est = Some(Est {
@@ -762,7 +765,13 @@ impl Bgp {
 
     /// The destination of routes with next hop `gw`: directly connected for single-hop eBGP, else
     /// through the route for `gw` in the IGP table.
-    fn resolve(&mut self, ctx: &ProtoCtx<'_>, ch: usize, gw: IpAddr, ll: Option<Ipv6Addr>) -> (Dest, Option<u32>) {
+    fn resolve(
+        &mut self,
+        ctx: &ProtoCtx<'_>,
+        ch: usize,
+        gw: IpAddr,
+        ll: Option<Ipv6Addr>,
+    ) -> (Dest, Option<u32>) {
         let Some(est) = self.est.as_mut() else { return (Dest::Unreachable, None) };
         if let Some(r) = est.nh_cache.get(&(ch, gw)) {
             return r.clone();
@@ -783,7 +792,13 @@ impl Bgp {
                     Dest::Unicast(hops) => {
                         let hops: Vec<NextHop> = hops
                             .iter()
-                            .map(|h| if h.gw.is_some() { h.clone() } else { NextHop { gw: Some(gw), ..h.clone() } })
+                            .map(|h| {
+                                if h.gw.is_some() {
+                                    h.clone()
+                                } else {
+                                    NextHop { gw: Some(gw), ..h.clone() }
+                                }
+                            })
                             .collect();
                         (Dest::unicast(hops), Some(r.attrs().igp_metric.unwrap_or(0)))
                     }
@@ -844,7 +859,11 @@ impl Bgp {
             for (net, a) in pend {
                 match a {
                     None => withdrawn.push(Nlri::new(net)),
-                    Some(a) => groups.entry(a.as_ptr() as usize).or_insert_with(|| (a, Vec::new())).1.push(Nlri::new(net)),
+                    Some(a) => groups
+                        .entry(a.as_ptr() as usize)
+                        .or_insert_with(|| (a, Vec::new()))
+                        .1
+                        .push(Nlri::new(net)),
                 }
             }
             if let Err(e) = packer.withdraw(af, &withdrawn, &mut msgs) {
@@ -945,7 +964,9 @@ impl Protocol for Bgp {
     }
 
     fn reconfigure(&mut self, _ctx: &mut ProtoCtx<'_>, new: &ProtoConfig) -> Reconfigured {
-        let Some(n) = new.kind.as_any().downcast_ref::<BgpConfig>() else { return Reconfigured::NeedsRestart };
+        let Some(n) = new.kind.as_any().downcast_ref::<BgpConfig>() else {
+            return Reconfigured::NeedsRestart;
+        };
         if self.cfg.same_session(n) {
             Reconfigured::Same
         } else {
@@ -953,7 +974,14 @@ impl Protocol for Bgp {
         }
     }
 
-    fn rt_notify(&mut self, ctx: &mut ProtoCtx<'_>, ch: usize, net: Net, new: Option<&Route>, old: Option<&Route>) {
+    fn rt_notify(
+        &mut self,
+        ctx: &mut ProtoCtx<'_>,
+        ch: usize,
+        net: Net,
+        new: Option<&Route>,
+        old: Option<&Route>,
+    ) {
         if !self.est.as_ref().is_some_and(|e| e.active.get(ch).copied().unwrap_or(false)) {
             return;
         }
@@ -984,7 +1012,11 @@ impl Protocol for Bgp {
         }
         let af = self.cfg.channels[ch].afi_safi;
         let c = est.session.conn;
-        self.send_msg(ctx, c, &Message::RouteRefresh(RouteRefresh { afi_safi: af, subtype: RefreshSubtype::Request }));
+        self.send_msg(
+            ctx,
+            c,
+            &Message::RouteRefresh(RouteRefresh { afi_safi: af, subtype: RefreshSubtype::Request }),
+        );
         true
     }
 
@@ -993,10 +1025,9 @@ impl Protocol for Bgp {
         state.last_error = None;
         let armed = &self.armed;
         let now = Time::now_monotonic();
-        let remaining = |t: Timer| {
-            armed.get(&t).map(|&at| at.saturating_since(now).as_secs_f64())
-        };
-        let source = self.est.as_ref().and_then(|e| e.local).or(self.last_local).map(|a| listen::canonical(a.ip()));
+        let remaining = |t: Timer| armed.get(&t).map(|&at| at.saturating_since(now).as_secs_f64());
+        let source =
+            self.est.as_ref().and_then(|e| e.local).or(self.last_local).map(|a| listen::canonical(a.ip()));
         let info = ShowInfo {
             neighbor: match &self.cfg.interface {
                 Some(i) if matches!(self.cfg.neighbor, IpAddr::V6(a) if a.is_unicast_link_local()) => {

@@ -54,7 +54,12 @@ pub struct BgpClass {
 
 impl BgpClass {
     /// A class with `default bgp_local_pref`, `med metric` and `igp metric` as configured.
-    pub fn new(default_local_pref: Option<u32>, med_metric: bool, igp_metric: bool, rr_client: bool) -> BgpClass {
+    pub fn new(
+        default_local_pref: Option<u32>,
+        med_metric: bool,
+        igp_metric: bool,
+        rr_client: bool,
+    ) -> BgpClass {
         let c = BgpClass::default();
         c.default_local_pref.store(default_local_pref.unwrap_or(DEFAULT_LOCAL_PREF), AO::Relaxed);
         c.med_metric.store(med_metric, AO::Relaxed);
@@ -454,7 +459,8 @@ mod tests {
     fn export_to_ebgp_prepends_and_sets_self() {
         let ibgp = Arc::new(BgpClass::new(None, false, true, false));
         ibgp.set_session(true, Ipv4Addr::new(10, 0, 0, 1));
-        let r = route(&ibgp, import_attrs(&facts(true), attrs(&[3], Some(150)), Dest::Blackhole, None).unwrap());
+        let r =
+            route(&ibgp, import_attrs(&facts(true), attrs(&[3], Some(150)), Dest::Blackhole, None).unwrap());
         let me: IpAddr = "198.18.0.1".parse().unwrap();
         let out = export_attrs(&facts(false), &r, NextHopChoice::OwnAddress, Some(me)).unwrap();
         assert_eq!(out.bgp_path().unwrap().asns().collect::<Vec<_>>(), vec![65000, 3]);
@@ -472,7 +478,8 @@ mod tests {
     fn ibgp_to_ibgp_only_through_a_reflector_client() {
         let ibgp = Arc::new(BgpClass::new(None, false, true, false));
         ibgp.set_session(true, Ipv4Addr::new(10, 0, 0, 7));
-        let r = route(&ibgp, import_attrs(&facts(true), attrs(&[3], Some(100)), Dest::Blackhole, None).unwrap());
+        let r =
+            route(&ibgp, import_attrs(&facts(true), attrs(&[3], Some(100)), Dest::Blackhole, None).unwrap());
         assert!(export_attrs(&facts(true), &r, NextHopChoice::Keep, None).is_none());
         let mut client = facts(true);
         client.rr_client = true;
