@@ -118,6 +118,13 @@ pub fn execute(d: &mut Daemon, cmd: Command, restricted: bool, w: &mut ReplyWrit
         Command::ConfigureStatus => reconfig::status(d, w),
         Command::ConfigureConfirm => reconfig::confirm(d, w),
         Command::ConfigureUndo => reconfig::undo_command(d, w),
+        // This build has no BFD or OSPF protocol, so there is never one running (BIRD's reply).
+        Command::ShowBfdSessions { name: None } => {
+            w.finish(code::PARSE_ERROR, "There is no BFD protocol running")
+        }
+        Command::ShowOspf { name: None, .. } => {
+            w.finish(code::PARSE_ERROR, "There is no OSPF protocol running")
+        }
         Command::Down => {
             birdcli::format::actions::shutdown_requested(w);
             return After::Shutdown;
