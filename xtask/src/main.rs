@@ -194,7 +194,7 @@ fn netns_test() -> Step {
     for c in crates {
         let mut cmd = cargo();
         // One scenario at a time: they share the host's namespace list and CPU.
-        cmd.args(["test", "--release", "-p", c, "--test", "netns", "--", "--ignored", "--test-threads=1"]);
+        cmd.args(["test", "--release", "-p", c, "--test", "netns*", "--", "--ignored", "--test-threads=1"]);
         run(&format!("netns scenarios of {c}"), cmd)?;
     }
     Ok(())
