@@ -82,6 +82,14 @@ fn confirmed_configuration_stays() {
     // No notice came.
     assert_eq!(s.cmd("show status").lines().last(), Some("0013 Daemon is up and running"));
 
+    // `timeout` alone: BIRD's default of 300 s.
+    assert_eq!(
+        s.cmd("configure timeout"),
+        format!("{}0022-Undo scheduled in 300 s\n0003 Reconfigured\n", reading(&c))
+    );
+    assert!(d.cmd("configure status").contains("\n0022-Configuration unconfirmed, undo in 29"));
+    assert_eq!(d.cmd("configure confirm"), transcript("56-configure-confirm"));
+
     // A new configure without timeout cancels a pending undo as well.
     dir.write("a.conf", &conf(""));
     assert!(s.cmd("configure timeout 1").ends_with("0003 Reconfigured\n"));

@@ -138,6 +138,9 @@ pub fn configure_undo(w: &mut ReplyWriter, r: &UndoResult) {
             ConfigureResult::InProgress => {
                 w.finish(code::RECONFIG_IN_PROGRESS, "Reconfiguration in progress")
             }
+            ConfigureResult::IgnoredShuttingDown => {
+                w.finish(code::RECONFIG_IGNORED_SHUTDOWN, "Reconfiguration ignored, shutting down")
+            }
             _ => w.finish(code::RECONFIGURED, "Reconfigured"),
         },
     }

@@ -19,6 +19,7 @@ use birdcli::format::actions::{
     configure as reply, configure_confirm, configure_status, configure_undo, ConfigureResult,
     ConfigureStatus, ConfirmResult, UndoResult,
 };
+use birdcli::format::status::DaemonState;
 use birdcli::ReplyWriter;
 
 use crate::config::Loaded;
@@ -55,16 +56,30 @@ pub fn confirm(d: &mut Daemon, w: &mut ReplyWriter) {
     configure_confirm(w, ConfirmResult::Confirmed);
 }
 
-/// Goes back to the previous configuration; false when there is none (or it was already restored).
-pub fn undo(d: &mut Daemon) -> bool {
-    if !d.rt.undo.available {
-        return false;
+/// What an undo did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undone {
+    /// The previous configuration runs again.
+    Done,
+    /// No previous configuration, or it was already restored.
+    Nothing,
+    /// The daemon is shutting down.
+    ShuttingDown,
+}
+
+/// Goes back to the previous configuration (at most once per applied configuration).
+pub fn undo(d: &mut Daemon) -> Undone {
+    if d.state == DaemonState::ShuttingDown {
+        return Undone::ShuttingDown;
     }
-    let Some(prev) = d.rt.undo.previous.clone() else { return false };
+    if !d.rt.undo.available {
+        return Undone::Nothing;
+    }
+    let Some(prev) = d.rt.undo.previous.clone() else { return Undone::Nothing };
     tracing::info!("Undoing the last reconfiguration");
     apply_loaded(d, prev);
     d.rt.undo.available = false;
-    true
+    Undone::Done
 }
 
 /// Applies an already checked configuration with the daemon-level settings it carries (logging,
@@ -80,8 +95,11 @@ fn apply_loaded(d: &mut Daemon, loaded: Loaded) {
 
 /// `configure undo`.
 pub fn undo_command(d: &mut Daemon, w: &mut ReplyWriter) {
-    let r =
-        if undo(d) { UndoResult::Requested(ConfigureResult::Reconfigured) } else { UndoResult::NothingToDo };
+    let r = match undo(d) {
+        Undone::Done => UndoResult::Requested(ConfigureResult::Reconfigured),
+        Undone::Nothing => UndoResult::NothingToDo,
+        Undone::ShuttingDown => UndoResult::Requested(ConfigureResult::IgnoredShuttingDown),
+    };
     configure_undo(w, &r);
 }
 
@@ -92,8 +110,12 @@ pub fn expire(d: &mut Daemon) -> bool {
         Some(left) if left.is_zero() => {}
         _ => return false,
     }
+    if d.state == DaemonState::ShuttingDown {
+        d.rt.undo.set_deadline(None);
+        return false;
+    }
     tracing::info!("Config timeout expired, starting undo");
-    if !undo(d) {
+    if undo(d) != Undone::Done {
         d.rt.undo.set_deadline(None);
     }
     true
