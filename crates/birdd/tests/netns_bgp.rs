@@ -190,3 +190,221 @@ fn ebgp_v4_v6_with_frr() {
 fn ebgp_v4_v6_with_gobgp() {
     ebgp_scenario("gobgp", |lab, s| Box::new(GobgpPeer::start(lab, s)), &[GOBGPD, GOBGP]);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Scenario 4: iBGP route reflector.
+
+/// Two BIRD 2 clients in the DUT's AS: each client's route reaches the other with ORIGINATOR_ID (the
+/// originating client) and CLUSTER_LIST (the DUT's router id) set, next hop and empty AS path kept.
+#[test]
+#[ignore = "needs root; run by cargo xtask netns-test"]
+fn ibgp_route_reflector() {
+    let Some(kind) = setup("rr", &[BIRD2]) else { return };
+    let _serial = lab::serial();
+    let lab = Lab::new("rr", 2);
+    let opts = "rr client; direct;";
+    let bgp = dut_bgp("ca", 1, DUT_AS, false, opts, "gateway direct;")
+        + &dut_bgp("cb", 2, DUT_AS, false, opts, "gateway direct;");
+    let dut = start_dut(&lab, kind, &dut_config(&[], &bgp));
+    let a = Bird2Peer::start(&lab, spec(1, DUT_AS, &["198.18.200.0/24"], &[]));
+    let b = Bird2Peer::start(&lab, spec(2, DUT_AS, &["198.18.202.0/24"], &[]));
+    for proto in ["ca", "cb"] {
+        lab.wait(&format!("DUT {proto} Established"), WAIT, || dut.established(proto));
+    }
+    for (to, from, prefix) in [(&b, &a, "198.18.200.0/24"), (&a, &b, "198.18.202.0/24")] {
+        let who = to.label();
+        let r = lab.wait(&format!("{who}: reflected {prefix}"), WAIT, || to.route(prefix));
+        let origin = from.spec.v4();
+        assert_eq!(r.bird_attr("BGP.originator_id").as_deref(), Some(origin.as_str()), "{who}: {}", r.raw);
+        assert_eq!(r.bird_attr("BGP.cluster_list").as_deref(), Some(DUT_V4), "{who}: {}", r.raw);
+        assert!(r.next_hop_is(&origin), "{who}: next hop {:?}, want {origin}: {}", r.next_hop, r.raw);
+        assert_eq!(r.as_path, "", "{who}: {}", r.raw);
+    }
+    // The DUT holds both client routes without reflection attributes of its own.
+    let r = dut.route("198.18.200.0/24").unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.next_hop_is(&peer_v4(1)), "{}", r.raw);
+    assert_eq!(r.bird_attr("BGP.cluster_list"), None, "{}", r.raw);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scenario 5: route server.
+
+/// Three eBGP peers (BIRD 2, FRR, GoBGP) as `rs client`s: each one's route reaches the other two with the
+/// AS path unchanged (the DUT's AS not prepended) and the next hop unchanged (the originating peer).
+#[test]
+#[ignore = "needs root; run by cargo xtask netns-test"]
+fn route_server_three_clients() {
+    let Some(kind) = setup("rs", &[BIRD2, FRR_BGPD, FRR_ZEBRA, VTYSH, GOBGPD, GOBGP]) else { return };
+    let _serial = lab::serial();
+    let lab = Lab::new("rs", 3);
+    let asn = |i: usize| 65000 + i as u32;
+    let prefix = |i: usize| format!("198.18.21{i}.0/24");
+    let mut bgp = String::new();
+    for i in 1..=3 {
+        bgp += &dut_bgp(&format!("rs{i}"), i, asn(i), false, "rs client;", "");
+    }
+    let dut = start_dut(&lab, kind, &dut_config(&[], &bgp));
+    let s = |i: usize| spec(i, asn(i), &[&prefix(i)], &[]);
+    let peers: Vec<Box<dyn Peer>> = vec![
+        Box::new(Bird2Peer::start(&lab, s(1))),
+        Box::new(FrrPeer::start(&lab, s(2))),
+        Box::new(GobgpPeer::start(&lab, s(3))),
+    ];
+    for (i, p) in peers.iter().enumerate() {
+        let proto = format!("rs{}", i + 1);
+        lab.wait(&format!("DUT {proto} Established"), WAIT, || dut.established(&proto));
+        lab.wait(&format!("{}: session Established", p.label()), WAIT, || p.session_up(false));
+    }
+    for j in 1..=3 {
+        let r = lab.wait(&format!("DUT: {}", prefix(j)), WAIT, || dut.route(&prefix(j)));
+        assert_eq!(r.as_path, asn(j).to_string(), "{}", r.raw);
+    }
+    for (i, p) in peers.iter().enumerate() {
+        let i = i + 1;
+        for j in (1..=3).filter(|&j| j != i) {
+            let who = p.label();
+            let r = lab.wait(&format!("{who}: {} from peer {j}", prefix(j)), WAIT, || p.route(&prefix(j)));
+            assert_eq!(r.as_path, asn(j).to_string(), "{who}: AS path of {}: {}", prefix(j), r.raw);
+            assert!(
+                r.next_hop_is(&peer_v4(j)),
+                "{who}: next hop of {}: {:?}, want {}: {}",
+                prefix(j),
+                r.next_hop,
+                peer_v4(j),
+                r.raw
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scenario 6: RFC 7606 treat-as-withdraw.
+
+/// ExaBGP sends a route with a 2-byte MED and one with ORIGIN 5 (both treat-as-withdraw under RFC 7606),
+/// then a good one: the session stays Established, only the good route is installed.
+#[test]
+#[ignore = "needs root; run by cargo xtask netns-test"]
+fn malformed_update_treat_as_withdraw() {
+    let Some(kind) = setup("rfc7606", &[EXABGP]) else { return };
+    let _serial = lab::serial();
+    let lab = Lab::new("7606", 1);
+    let bgp = dut_bgp("exa", 1, PEER_AS, false, "", "");
+    let dut = start_dut(&lab, kind, &dut_config(&[], &bgp));
+    let nh = peer_v4(1);
+    let routes = [
+        format!("198.18.221.0/24 next-hop {nh} attribute [ 0x04 0x80 0x0000 ]"),
+        format!("198.18.222.0/24 next-hop {nh} attribute [ 0x01 0x40 0x05 ]"),
+        format!("198.18.220.0/24 next-hop {nh} med 20"),
+    ];
+    let mut exa = ExabgpPeer::start(&lab, spec(1, PEER_AS, &[], &[]), &routes);
+    lab.wait("DUT exa Established", WAIT, || {
+        exa.alive().map_err(|e| format!("{e}\n{}", exa.log_text()))?;
+        dut.established("exa")
+    });
+    lab.wait("DUT: the good route 198.18.220.0/24", WAIT, || dut.route("198.18.220.0/24"));
+    let since = dut.since("exa");
+    lab.hold("session Established without the malformed routes", Duration::from_secs(3), || {
+        dut.established("exa")?;
+        let (got, raw) = dut.prefixes("protocol exa");
+        if got != ["198.18.220.0/24"] {
+            return Err(format!("routes from exa: {got:?}\n{raw}"));
+        }
+        Ok(())
+    });
+    assert_eq!(dut.since("exa"), since, "the session flapped");
+    // ExaBGP did send them: three UPDATEs (BIRD 2 as the DUT logs "Malformed MULTI_EXIT_DISC attribute -
+    // invalid length (2)" and "Malformed ORIGIN attribute - invalid value (5)" for the first two), and got
+    // no NOTIFICATION back.
+    let log = exa.log_text();
+    assert!(log.contains(">> 3 UPDATE(s)"), "exabgp did not send the three updates:\n{log}");
+    assert!(!log.to_ascii_lowercase().contains("notification"), "exabgp saw a notification:\n{log}");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scenario 7: import limit with `action restart`.
+
+/// A BIRD 2 peer sends 10 routes to a channel with `import limit 5 action restart`: the DUT never holds
+/// more than 5, the session restarts again and again (error wait time between attempts), the peer is told
+/// why (Cease, maximum number of prefixes reached). BIRD 2 has no restart-frequency limit of its own:
+/// with `disable after error` the next hit leaves the protocol down ("Route limit exceeded") for good.
+/// Raising the limit by `configure` brings all 10 routes in.
+#[test]
+#[ignore = "needs root; run by cargo xtask netns-test"]
+fn import_limit_restart() {
+    let Some(kind) = setup("limit", &[BIRD2]) else { return };
+    let _serial = lab::serial();
+    let lab = Lab::new("limit", 1);
+    let conf = |limit: &str, opts: &str| {
+        dut_config(
+            &[],
+            &dut_bgp("p1", 1, PEER_AS, false, opts, &format!("import limit {limit} action restart;")),
+        )
+    };
+    let dut = start_dut(&lab, kind, &conf("5", ""));
+    let routes: Vec<String> = (0..10).map(|i| format!("198.18.23{i}.0/24")).collect();
+    let refs: Vec<&str> = routes.iter().map(String::as_str).collect();
+    let peer = Bird2Peer::start(&lab, spec(1, PEER_AS, &refs, &[]));
+
+    // Watch the DUT for a while: count session drops, the most routes it held, and what it showed.
+    let mut drops = 0;
+    let mut was_up = false;
+    let mut most = 0;
+    lab.wait("the DUT to restart the session twice on the import limit", Duration::from_secs(40), || {
+        let (st, all) = dut.bgp_state("p1");
+        let up = st == "Established";
+        if was_up && !up {
+            drops += 1;
+        }
+        was_up = up;
+        let (got, _) = dut.prefixes("protocol p1");
+        most = most.max(got.len());
+        if drops >= 2 {
+            Ok(())
+        } else {
+            Err(format!("{drops} drops so far; last:\n{all}"))
+        }
+    });
+    assert!(most <= 5, "the DUT held {most} routes from p1 with import limit 5");
+    let all = dut.birdc("show protocols all p1");
+    assert!(all.lines().any(|l| l.trim().starts_with("Import limit:") && l.contains(" 5")), "{all}");
+    let seen = peer.bird.birdc("show protocols all dut4");
+    assert!(seen.to_ascii_lowercase().contains("maximum number of prefixes reached"), "peer saw:\n{seen}");
+
+    // `disable after error`: the next hit leaves the protocol down, and it stays down.
+    let r = dut.reconfigure(&conf("5", "disable after error on;"));
+    assert!(r.contains("Reconfigured") || r.contains("Reconfiguration"), "{r}");
+    lab.wait("the DUT to disable p1 after the next hit", WAIT, || {
+        let r = dut.birdc("show protocols p1");
+        let state = r.lines().find(|l| l.starts_with("p1 ")).and_then(|l| l.split_whitespace().nth(3));
+        if state == Some("down") {
+            Ok(())
+        } else {
+            Err(r)
+        }
+    });
+    lab.hold("p1 staying down", Duration::from_secs(4), || {
+        let r = dut.birdc("show protocols p1");
+        let state = r.lines().find(|l| l.starts_with("p1 ")).and_then(|l| l.split_whitespace().nth(3));
+        let (got, raw) = dut.prefixes("protocol p1");
+        if state == Some("down") && got.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{r}\n{raw}"))
+        }
+    });
+    let r = dut.birdc("show protocols all p1");
+    assert!(r.contains("Route limit exceeded"), "{r}");
+
+    // A higher limit: the session settles with all ten routes.
+    let r = dut.reconfigure(&conf("20", ""));
+    assert!(r.contains("Reconfigured") || r.contains("Reconfiguration"), "{r}");
+    lab.wait("all 10 routes at the DUT", WAIT, || {
+        dut.established("p1")?;
+        let (got, raw) = dut.prefixes("protocol p1");
+        if got.len() == 10 {
+            Ok(())
+        } else {
+            Err(format!("{} routes\n{raw}", got.len()))
+        }
+    });
+}

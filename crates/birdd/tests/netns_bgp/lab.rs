@@ -302,6 +302,8 @@ impl Drop for Lab {
                 }
             }
             eprintln!("[{}] scenario failed; files kept in {}\n{s}", self.tag, self.dir.display());
+        } else if std::env::var_os("BIRDD_NETNS_KEEP").is_some() {
+            eprintln!("[{}] files kept in {} (BIRDD_NETNS_KEEP)", self.tag, self.dir.display());
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);
         }

@@ -55,6 +55,12 @@ pub struct RouteInfo {
 }
 
 impl RouteInfo {
+    /// A BIRD attribute line of `show route all` (`BGP.originator_id`, ...): its value.
+    pub fn bird_attr(&self, name: &str) -> Option<String> {
+        let key = format!("{name}:");
+        self.raw.lines().find_map(|l| l.trim().strip_prefix(key.as_str())).map(|s| s.trim().to_owned())
+    }
+
     /// One of the listed next hops is `addr`.
     pub fn next_hop_is(&self, addr: &str) -> bool {
         self.next_hop.split_whitespace().any(|a| a == addr)
@@ -242,11 +248,12 @@ impl Bird2Peer {
             let af = if is_v6(p) { "ipv6" } else { "ipv4" };
             let _ = writeln!(s, "protocol static r{n} {{ {af}; route {p} blackhole; }}");
         }
-        let ibgp = if spec.ibgp() { "direct; gateway direct;" } else { "" };
+        // iBGP on the LAN: a direct session, next hops resolved on the interface (no IGP here).
+        let (ibgp, gw) = if spec.ibgp() { ("direct;", "gateway direct;") } else { ("", "") };
         let _ = writeln!(
             s,
             "protocol bgp dut4 {{\n  local {} as {};\n  neighbor {DUT_V4} as {};\n  {BIRD_TIMERS}\n  {ibgp}\n  \
-             ipv4 {{ import all; export all; {extra_channel} }};\n}}",
+             ipv4 {{ import all; export all; {gw} {extra_channel} }};\n}}",
             spec.v4(),
             spec.asn,
             spec.dut_asn
@@ -255,7 +262,7 @@ impl Bird2Peer {
             let _ = writeln!(
                 s,
                 "protocol bgp dut6 {{\n  local {} as {};\n  neighbor {DUT_V6} as {};\n  {BIRD_TIMERS}\n  {ibgp}\n  \
-                 ipv6 {{ import all; export all; {extra_channel} }};\n}}",
+                 ipv6 {{ import all; export all; {gw} {extra_channel} }};\n}}",
                 spec.v6(),
                 spec.asn,
                 spec.dut_asn
@@ -656,7 +663,9 @@ impl ExabgpPeer {
             .env("exabgp_daemon_pid", "")
             .env("exabgp_api_cli", "false")
             .env("exabgp_log_destination", "stdout")
+            .env("exabgp_log_level", "DEBUG")
             .env("exabgp_log_packets", "true")
+            .env("exabgp_log_routes", "true")
             .env("exabgp_log_message", "true")
             .env("exabgp_tcp_bind", "")
             .env("exabgp_bgp_openwait", "10");
