@@ -153,17 +153,121 @@ fn status_memory_threads_framing() {
 // live values) or listed in NOT_MATCHED with the reason; docs/compat.md carries the same list.
 // ---------------------------------------------------------------------------------------------------
 
+/// The lab's BGP protocols and the definitions their filters use (common.conf and birdA.conf), added to
+/// [`BIRD_A`] for the conformance run. Nothing answers on the neighbours' addresses, so the sessions stay
+/// in `start` (as dead_peer did in the lab) and `strict bind` keeps the listeners on 127.0.0.2.
+const BIRD_A_BGP: &str = r#"
+define BOGONS_V4 = [ 0.0.0.0/8+, 10.0.0.0/8+, 100.64.0.0/10+, 127.0.0.0/8+,
+                     169.254.0.0/16+, 172.16.0.0/12+, 192.168.0.0/16+,
+                     224.0.0.0/4+, 240.0.0.0/4+, 0.0.0.0/0{25,32} ];
+define BOGONS_V6 = [ ::/8+, 0100::/64+, fc00::/7+, fe80::/10+, ff00::/8+,
+                     ::/0{49,128} ];
+define PRIVATE_ASNS = [ 64512..65534, 4200000000..4294967294 ];
+define BLACKHOLE_COMM = (65535, 666);
+define MAX_PATH_LEN = 32;
+define LG_VISIBLE = true;
+define MY_AS = 65001;
+
+function is_bogon()
+{
+  if net.type = NET_IP4 then return net ~ BOGONS_V4;
+  if net.type = NET_IP6 then return net ~ BOGONS_V6;
+  return false;
+}
+
+function tag_learned(int local_as; int region)
+{
+  bgp_community.add((local_as, 1000 + region));
+  bgp_large_community.add((local_as, 1, region));
+  bgp_ext_community.add((rt, local_as, region));
+}
+
+filter bgp_import {
+  if is_bogon() then reject;
+  if bgp_path.len > MAX_PATH_LEN then reject;
+  if bgp_path ~ [= * PRIVATE_ASNS * =] && bgp_path.first != 65002 then reject;
+  case bgp_path.first {
+    65002: bgp_local_pref = 200;
+    65003, 65004: bgp_local_pref = 150;
+    else: bgp_local_pref = 100;
+  }
+  if (65002, 100) ~ bgp_community then bgp_local_pref = 300;
+  if BLACKHOLE_COMM ~ bgp_community then {
+    print "blackhole request from ", from, " for ", net;
+    dest = RTD_BLACKHOLE;
+  }
+  bgp_community.delete([(MY_AS, *)]);
+  tag_learned(MY_AS, 7);
+  accept;
+}
+
+filter bgp_export {
+  if source = RTS_STATIC && dest != RTD_UNREACHABLE then {
+    bgp_path.prepend(MY_AS);
+    bgp_community.add((MY_AS, 100));
+    bgp_large_community.add((MY_AS, 0, 1));
+    bgp_med = 10;
+    accept;
+  }
+  if source = RTS_BGP && (MY_AS, 1007) ~ bgp_community then accept;
+  reject;
+}
+
+template bgp peers {
+  local as MY_AS;
+  strict bind yes;
+  multihop 2;
+  hold time 90;
+  keepalive time 30;
+  connect retry time 5;
+}
+
+protocol bgp peer_b4 from peers {
+  description "birdB IPv4 session";
+  local 127.0.0.2;
+  neighbor 127.0.0.3 as 65002;
+  ipv4 {
+    import limit 1000 action restart;
+    import keep filtered;
+    import filter bgp_import;
+    export filter bgp_export;
+    next hop self;
+    next hop address 192.0.2.2;
+  };
+}
+
+protocol bgp dead_peer from peers {
+  description "never comes up";
+  local 127.0.0.2;
+  neighbor 127.0.0.9 as 65009;
+  ipv4 {
+    import none;
+    export none;
+  };
+}
+
+protocol bgp off_peer from peers {
+  disabled;
+  local 127.0.0.2;
+  neighbor 127.0.0.10 as 65010;
+  ipv4 {
+    import all;
+    export none;
+  };
+}
+"#;
+
 /// Transcripts birdd does not reproduce byte for byte yet, with the reason (kept equal to the table in
 /// docs/compat.md by `compat_doc_lists_the_unmatched_transcripts`).
 pub const NOT_MATCHED: &[(&str, &str)] = &[
     ("02-show-protocols", "the lab also ran device, direct, kernel and BGP protocols (the static and pipe rows match, see show_commands_match_bird)"),
     ("03-show-protocols-all", "the lab also ran device, direct, kernel and BGP protocols (the static4 block matches, see show_commands_match_bird)"),
-    ("04-show-protocols-all-bgp", "needs the lab's established BGP session peer_b4"),
+    ("04-show-protocols-all-bgp", "needs an established session with the lab's peer (capabilities, timers, route counters)"),
     ("05-show-protocols-all-kernel", "needs the lab's kernel protocol kernel4 and its kernel routes"),
-    ("06-show-protocols-all-bgp-down", "needs the lab's BGP protocol dead_peer"),
-    ("07-show-protocols-all-bgp-disabled", "needs the lab's BGP protocol off_peer"),
+    ("06-show-protocols-all-bgp-down", "dead_peer runs here too, but birdd's BGP block differs: the Table column shows the channel's table, and the last socket error, the channel state DOWN and the IGP table line are missing"),
+    ("07-show-protocols-all-bgp-disabled", "off_peer is configured disabled, yet birdd starts it (state start instead of down); the BGP block differs as for 06"),
     ("08-show-protocols-all-pipe", "the pipe's route counters include the lab's BGP, kernel and direct routes (everything before them matches)"),
-    ("09-show-protocols-pattern", "the pattern selects the lab's BGP protocols"),
+    ("09-show-protocols-pattern", "the lab's peers were established, and peer_b6 needs the lab's IPv6 addresses"),
     ("10-show-route", "the lab's tables also held direct, kernel and BGP routes (the static rows match, see show_commands_match_bird)"),
     ("11-show-route-all", "the lab's tables also held direct, kernel and BGP routes"),
     ("12-show-route-count", "the counts include the lab's direct, kernel and BGP routes"),
@@ -171,10 +275,10 @@ pub const NOT_MATCHED: &[(&str, &str)] = &[
     ("16-show-route-prefix-all", "the prefix has only BGP and kernel routes"),
     ("17-show-route-table-lg4", "lg4 also holds the BGP routes the pipe copied (the static rows match, see show_commands_match_bird)"),
     ("18-show-route-table-master6", "master6 also held direct, kernel and BGP routes"),
-    ("19-show-route-protocol-bgp", "needs the lab's BGP protocol peer_b4"),
-    ("21-show-route-export-bgp", "the exporting protocol is the BGP peer peer_b4; the same reply for pipe p_lg4 is checked in tests/show_route_export.rs"),
-    ("22-show-route-export-bgp-count", "the exporting protocol is the BGP peer peer_b4; reproduced with pipe p_lg4 (other route totals) in tests/show_route_export.rs"),
-    ("23-show-route-noexport-bgp", "the exporting protocol is the BGP peer peer_b4, and the table held direct and kernel routes; the static rows are checked with pipe p_lg4 in tests/show_route_export.rs"),
+    ("19-show-route-protocol-bgp", "needs routes received from the lab's BGP peer"),
+    ("21-show-route-export-bgp", "the exporting protocol is the lab's established BGP peer peer_b4 (not established here: No valid tables); the same reply for pipe p_lg4 is checked in tests/show_route_export.rs"),
+    ("22-show-route-export-bgp-count", "the exporting protocol is the lab's established BGP peer peer_b4; reproduced with pipe p_lg4 (other route totals) in tests/show_route_export.rs"),
+    ("23-show-route-noexport-bgp", "the exporting protocol is the lab's established BGP peer peer_b4, and the table held direct and kernel routes; the static rows are checked with pipe p_lg4 in tests/show_route_export.rs"),
     ("24-show-route-filtered", "the filtered routes came from BGP; reproduced with a static protocol and import keep filtered in tests/show_route_export.rs"),
     ("25-show-route-where-pathlen", "selects BGP routes by AS path length"),
     ("26-show-route-where-netmatch", "the range also holds a direct route"),
@@ -185,22 +289,13 @@ pub const NOT_MATCHED: &[(&str, &str)] = &[
     ("31-show-interfaces", "lists the lab's interfaces (veth pair and addresses) from its device protocol"),
     ("32-show-interfaces-summary", "lists the lab's interfaces from its device protocol"),
     ("33-show-memory", "birdd adds the page allocator lines (active, kept free and cold pages, and the 1028 line) of the BIRD 3 layout"),
-    ("34-show-symbols", "BIRD lists symbols in its hash order, and the lab had more symbols"),
-    ("35-show-symbols-filter", "the lab also had kernel and BGP filters, listed in hash order"),
-    ("36-show-symbols-one", "peer_b4 is a BGP protocol (the same reply for p_lg4 is checked in show_commands_match_bird)"),
+    ("34-show-symbols", "BIRD lists in its hash order and includes its keywords as undefined symbols"),
+    ("35-show-symbols-filter", "BIRD lists in its hash order, and the lab also had the kernel_export filter"),
     ("37-show-static", "the test config pins the gateway's interface with dev, which show static prints (the lab resolved it from its interfaces)"),
-    ("60-disable", "the target peer_b4 is a BGP protocol (the same reply for static4 is checked in show_commands_match_bird)"),
-    ("61-disable-again", "the target peer_b4 is a BGP protocol (the same reply for static4 is checked in show_commands_match_bird)"),
-    ("62-enable", "the target peer_b4 is a BGP protocol (the same reply for static4 is checked in show_commands_match_bird)"),
-    ("63-enable-again", "the target peer_b4 is a BGP protocol (the same reply for static4 is checked in show_commands_match_bird)"),
-    ("64-restart", "the target peer_b4 is a BGP protocol"),
-    ("65-reload", "the target peer_b4 is a BGP protocol"),
-    ("66-reload-in", "the target peer_b4 is a BGP protocol"),
-    ("67-reload-out", "the target peer_b4 is a BGP protocol"),
-    ("68-disable-pattern-with-msg", "the pattern selects the lab's BGP protocol dead_peer"),
-    ("69-enable-pattern", "the pattern selects the lab's BGP protocol dead_peer"),
+    ("65-reload", "peer_b4 is not established here, so it cannot reload"),
+    ("66-reload-in", "peer_b4 is not established here, so it cannot reload"),
+    ("67-reload-out", "peer_b4 is not established here, so it cannot reload"),
     ("73-restart-all-kernel-pattern", "the pattern selects the lab's kernel protocols"),
-    ("88-wrong-symbol-type", "peer_b4 must be a defined protocol symbol (the same reply for static4 is checked in show_commands_match_bird)"),
     ("90-restrict-session.02", "lists the lab's protocols"),
     ("90-restrict-session.03", "the address is covered by a kernel route"),
     ("90-restrict-session.10", "counts the lab's BGP routes"),
@@ -208,9 +303,7 @@ pub const NOT_MATCHED: &[(&str, &str)] = &[
     ("91-pipelined-two-commands", "the route count includes the lab's direct, kernel and BGP routes (pipelining itself is checked in status_memory_threads_framing)"),
     ("92-crlf-line-ending", "the route count includes the lab's direct, kernel and BGP routes (CRLF itself is checked in status_memory_threads_framing)"),
     ("93-command-over-1k-one-write", "birdd reads commands of up to 4094 bytes and answers this one; BIRD 2.0.12 resets the connection when one write exceeds its 1 KiB receive buffer"),
-    ("94-echo-async.02", "the pattern selects the lab's BGP protocol dead_peer"),
-    ("94-echo-async.03", "the pattern selects the lab's BGP protocol dead_peer"),
-    ("94-echo-async.linger", "the echoed log lines of the lab's BGP protocol dead_peer"),
+    ("94-echo-async.linger", "birdd echoes its own log messages for the protocol start, not BIRD's (Enabling protocol, Starting, State changed to start)"),
     ("b-01-show-status", "birdB lab (router id 127.0.0.3)"),
     ("b-02-show-protocols", "birdB lab (OSPF, BFD and BGP protocols)"),
     ("b-03-show-protocols-all", "birdB lab (OSPF, BFD and BGP protocols)"),
@@ -327,6 +420,15 @@ fn run_all(dir: &TempDir, d: &Daemon) -> Vec<(String, String, String)> {
     let mut restricted: Option<common::Session> = None;
     let mut echo: Option<common::Session> = None;
     for name in transcript_names() {
+        // A protocol just enabled may still be coming up; BIRD's lab had it up already.
+        let settle = match name.as_str() {
+            "64-restart" => Some("peer_b4"),
+            "94-echo-async.02" => Some("dead_peer"),
+            _ => None,
+        };
+        if let Some(p) = settle {
+            d.wait_for(&format!("show protocols {p}"), |r| !r.contains(" down "));
+        }
         let (mine, want) = if name == "00-greeting" {
             (d.session().greeting, read("00-greeting.greeting.out"))
         } else if name == "94-echo-async.linger" {
@@ -358,7 +460,14 @@ fn run_all(dir: &TempDir, d: &Daemon) -> Vec<(String, String, String)> {
                 (got, read(&format!("{name}.out")))
             }
         };
-        results.push((name, normalise(&mine, &conf_dir), normalise(&want, &conf_dir)));
+        let (mut mine, mut want) = (normalise(&mine, &conf_dir), normalise(&want, &conf_dir));
+        if name.starts_with("94-echo-async.0") {
+            // Asynchronous log lines arrive whenever the daemon logs; the replies are compared without
+            // them (what they say is the `linger` transcript).
+            let drop_async = |t: &str| t.split_inclusive('\n').filter(|l| !l.starts_with('+')).collect();
+            (mine, want) = (drop_async(&mine), drop_async(&want));
+        }
+        results.push((name, mine, want));
     }
     results
 }
@@ -366,13 +475,22 @@ fn run_all(dir: &TempDir, d: &Daemon) -> Vec<(String, String, String)> {
 #[test]
 fn conformance_report() {
     let dir = TempDir::new("conf");
-    let d = daemon(&dir);
+    let conf = dir.write("birdA.conf", &format!("{BIRD_A}{BIRD_A_BGP}"));
+    let d = Daemon::start_unsettled(&conf, &dir.path("a.ctl"));
+    // The static routes are in and the pipe copied its three.
+    d.wait_for("show route table lg4 count", |r| r.starts_with("1007-3 of 3 routes"));
     let results = run_all(&dir, &d);
     let mut unexpected = Vec::new();
     for (name, mine, want) in &results {
         let listed = NOT_MATCHED.iter().find(|(n, _)| n == name);
         match (mine == want, listed) {
-            (true, None) | (false, Some(_)) => {}
+            (true, None) => {}
+            (false, Some(_)) => {
+                // BIRDD_CONFORMANCE_DIFFS=1 shows the differences of the listed ones too.
+                if std::env::var_os("BIRDD_CONFORMANCE_DIFFS").is_some() {
+                    eprintln!("{name}: listed, differs\n--- birdd\n{mine}--- BIRD\n{want}");
+                }
+            }
             (false, None) => unexpected.push(format!("{name}: differs\n--- birdd\n{mine}--- BIRD\n{want}")),
             (true, Some(_)) => unexpected.push(format!("{name}: matches now; remove it from NOT_MATCHED")),
         }

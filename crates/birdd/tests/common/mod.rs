@@ -75,6 +75,24 @@ impl Daemon {
         d
     }
 
+    /// Starts without waiting for the protocols to settle (BGP sessions without a peer stay in `start`).
+    pub fn start_unsettled(config: &Path, socket: &Path) -> Daemon {
+        let child = Command::new(BIN)
+            .arg("-f")
+            .arg("-c")
+            .arg(config)
+            .arg("-s")
+            .arg(socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut d = Daemon { child, socket: socket.to_owned() };
+        d.wait_ready();
+        d
+    }
+
     /// Protocols run in their own loops and pipes feed through export journals: wait until no
     /// protocol is starting and the route counts stopped changing.
     pub fn wait_settled(&self) {
