@@ -733,3 +733,18 @@ fn blocking_client_against_a_session() {
     server.join().unwrap();
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// `Session::notify` (the automatic undo of `configure timeout`) reaches a session that echoes nothing,
+/// and never in the middle of a reply.
+#[test]
+fn notify_waits_for_the_reply() {
+    let mut s = session("2.0.12", false);
+    let _ = s.take_output();
+    s.feed(b"configure timeout 2\n");
+    assert!(matches!(s.next_command(), Some(Command::Configure { timeout: Some(2), .. })));
+    s.writer().line(2, "Reading configuration from /etc/bird/bird.conf");
+    s.notify("Config timeout expired, starting undo");
+    assert_eq!(s.take_output(), b"0002-Reading configuration from /etc/bird/bird.conf\n".to_vec());
+    s.writer().finish(3, "Reconfigured");
+    assert_eq!(s.take_output(), b"0003 Reconfigured\n+Config timeout expired, starting undo\n".to_vec());
+}
