@@ -182,8 +182,10 @@ impl Lab {
     pub fn new(tag: &str, peers: usize) -> Lab {
         static N: AtomicU32 = AtomicU32::new(0);
         let pid = std::process::id();
-        let dir = std::env::temp_dir()
-            .join(format!("birdd-netns-bgp-{tag}-{pid}-{}", N.fetch_add(1, Ordering::Relaxed)));
+        // Not `/tmp/birdd-*`: birdd treats the directory of such a socket as its private default one and
+        // makes it 0700, and the FRR daemons, which run as `frr`, need to reach their subdirectory.
+        let dir =
+            std::env::temp_dir().join(format!("netns-bgp-{tag}-{pid}-{}", N.fetch_add(1, Ordering::Relaxed)));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let base = format!("nbgp-{pid}-{tag}");
