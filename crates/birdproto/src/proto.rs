@@ -159,6 +159,12 @@ pub trait Protocol: Send + 'static {
         let _ = (ctx, ch, net, new, old);
     }
 
+    /// The (re)feed of channel `ch` is complete: every route of the table was offered (BGP sends its
+    /// End-of-RIB here).
+    fn feed_done(&mut self, ctx: &mut ProtoCtx<'_>, ch: usize) {
+        let _ = (ctx, ch);
+    }
+
     /// Whether to offer `route` to the export filter at all (`false`: counted as rejected).
     fn preexport(&self, pe: Preexport<'_>, route: &Route) -> bool {
         let _ = (pe, route);
@@ -698,6 +704,7 @@ impl Core {
     fn drain_exports(&mut self, sh: &Arc<Shared>, i: usize) {
         let importers: Vec<Option<ImporterId>> =
             self.st.channels.iter().map(|c| c.importer.as_ref().map(|h| h.id())).collect();
+        let mut budget_check: u32 = 0;
         loop {
             let c = &mut self.st.channels[i];
             let mode = c.cfg.export_mode.unwrap_or(ExportMode::Best);
@@ -761,6 +768,8 @@ impl Core {
                         c.drop_export();
                         return;
                     }
+                    let Core { proto, st } = self;
+                    proto.feed_done(&mut Self::ctx(st, sh), i);
                 }
                 Export::Stop => {
                     let c = &mut self.st.channels[i];
@@ -770,7 +779,9 @@ impl Core {
                     }
                 }
             }
-            if !birdloop::task_still_in_limit() {
+            // Reading the clock per item costs more than a route's export: check every 32 items.
+            budget_check = budget_check.wrapping_add(1);
+            if budget_check % 32 == 0 && !birdloop::task_still_in_limit() {
                 self.st.channels[i].sync_export_count();
                 sh.lp.events().send(&self.st.ev_export[i]);
                 return;

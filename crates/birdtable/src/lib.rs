@@ -138,7 +138,7 @@ pub mod attrs;
 pub mod chunks;
 pub mod cork;
 pub mod export;
-mod hash;
+pub mod hash;
 pub mod list;
 pub mod netindex;
 pub mod route;

@@ -34,6 +34,8 @@ pub mod route;
 
 use std::any::Any;
 use std::collections::HashMap;
+
+use birdtable::hash::FxBuild;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -61,6 +63,8 @@ use route::{export_attrs, import_attrs, NextHopChoice, SessionFacts};
 
 /// Bytes read from a socket per wakeup at most.
 const RX_CHUNK: usize = 256 * 1024;
+/// Pending exports of a channel that trigger packing right away.
+const FLUSH_BATCH: usize = 4096;
 /// Exports are packed only while less than this is queued for the socket.
 pub const TX_HIGH_WATER: usize = 4 * 1024 * 1024;
 
@@ -93,6 +97,8 @@ struct Est {
     self_nh: Vec<Option<IpAddr>>,
     /// Per channel: the next hop is kept on export.
     keep_nh: Vec<bool>,
+    /// Per channel: the initial feed is complete, End-of-RIB goes after it.
+    eor_due: Vec<bool>,
     /// Per channel: End-of-RIB sent.
     eor_sent: Vec<bool>,
     /// Resolved next hops per channel and gateway.
@@ -119,8 +125,8 @@ pub struct Bgp {
     stale: Vec<bool>,
     evq: std::collections::VecDeque<Event>,
     stepping: bool,
-    pending: Vec<HashMap<Net, Option<Attrs>>>,
-    export_cache: HashMap<(usize, u64), (Attrs, Option<Attrs>)>,
+    pending: Vec<HashMap<Net, Option<Attrs>, FxBuild>>,
+    export_cache: HashMap<(usize, u64), (Attrs, Option<Attrs>), FxBuild>,
     flush_scheduled: bool,
     resume: Option<Callback>,
     last_local: Option<SocketAddr>,
@@ -240,8 +246,8 @@ impl Bgp {
             stale: vec![false; n],
             evq: std::collections::VecDeque::new(),
             stepping: false,
-            pending: vec![HashMap::new(); n],
-            export_cache: HashMap::new(),
+            pending: vec![HashMap::default(); n],
+            export_cache: HashMap::default(),
             flush_scheduled: false,
             resume: None,
             last_local: None,
@@ -645,6 +651,7 @@ impl Bgp {
             active,
             self_nh,
             keep_nh,
+            eor_due: vec![false; n],
             eor_sent: vec![false; n],
             nh_cache: HashMap::new(),
             local,
@@ -655,7 +662,6 @@ impl Bgp {
             self.pending_up = true;
         }
         ctx.set_error(None);
-        self.schedule_flush(ctx);
     }
 
     fn session_down(&mut self, ctx: &mut ProtoCtx<'_>, graceful: bool, error: &str) {
@@ -703,12 +709,7 @@ impl Bgp {
             Message::RouteRefresh(RouteRefresh { afi_safi, subtype }) => {
                 let Some(ch) = self.cfg.channels.iter().position(|c| c.afi_safi == afi_safi) else { return };
                 match subtype {
-                    RefreshSubtype::Request => {
-                        if let Some(e) = self.est.as_mut() {
-                            e.eor_sent[ch] = false;
-                        }
-                        ctx.refeed(ch);
-                    }
+                    RefreshSubtype::Request => ctx.refeed(ch),
                     RefreshSubtype::Begin => {
                         ctx.refresh_begin(ch);
                         self.stale[ch] = true;
@@ -853,10 +854,10 @@ impl Bgp {
                 continue;
             }
             let af: AfiSafi = self.cfg.channels[ch].afi_safi;
-            let pend = std::mem::take(&mut self.pending[ch]);
             let mut withdrawn: Vec<Nlri> = Vec::new();
-            let mut groups: HashMap<usize, (Attrs, Vec<Nlri>)> = HashMap::new();
-            for (net, a) in pend {
+            let mut groups: HashMap<usize, (Attrs, Vec<Nlri>), FxBuild> = HashMap::default();
+            // Drained, not taken: the map keeps its capacity for the next batch.
+            for (net, a) in self.pending[ch].drain() {
                 match a {
                     None => withdrawn.push(Nlri::new(net)),
                     Some(a) => groups
@@ -874,7 +875,7 @@ impl Bgp {
                     tracing::warn!(target: "bird::bgp", "{}: {} routes not sent: {e}", self.name, nets.len());
                 }
             }
-            if !est.eor_sent[ch] {
+            if est.eor_due[ch] && !est.eor_sent[ch] {
                 est.eor_sent[ch] = true;
                 msgs.push(packer.end_of_rib(af));
             }
@@ -997,7 +998,22 @@ impl Protocol for Bgp {
                 }
             }
         }
-        self.schedule_flush(ctx);
+        if p.len() >= FLUSH_BATCH {
+            // A big feed: pack as we go, so neither the pending map nor the encoded UPDATEs grow with
+            // the table (unless the socket is backed up; then the map merges changes until it drains).
+            self.flush_tx(ctx);
+        } else {
+            self.schedule_flush(ctx);
+        }
+    }
+
+    fn feed_done(&mut self, ctx: &mut ProtoCtx<'_>, ch: usize) {
+        if let Some(e) = self.est.as_mut() {
+            if !e.eor_sent[ch] {
+                e.eor_due[ch] = true;
+                self.schedule_flush(ctx);
+            }
+        }
     }
 
     fn preexport(&self, pe: birdproto::Preexport<'_>, route: &Route) -> bool {
