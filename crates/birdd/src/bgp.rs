@@ -174,6 +174,7 @@ pub fn proto_config(
     cfg.interface = neighbor.iface.clone().or_else(|| b.interface.clone());
     cfg.local_ip = b.local_ip.or(b.source_address);
     cfg.local_port = b.local_port.unwrap_or(179);
+    cfg.strict_bind = b.strict_bind;
     cfg.multihop = match b.hops {
         ast::Hops::Multihop(n) => Some(n),
         ast::Hops::Direct => None,
@@ -199,6 +200,7 @@ pub fn proto_config(
     cfg.channels = bgp_chans;
 
     let mut pc = ProtoConfig::new(p.name.as_str(), Arc::new(cfg), chans);
-    pc.main_channel = (p.channels.len() == 1).then_some(0);
+    // BIRD shows `---` in the table column of BGP protocols.
+    pc.main_channel = None;
     Ok(pc)
 }

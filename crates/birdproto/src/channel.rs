@@ -166,6 +166,7 @@ impl Channel {
             import_limit: self.in_limit.as_ref().map(LimitInfo::from),
             export_limit: self.out_limit.as_ref().map(LimitInfo::from),
             counters: self.counters.clone(),
+            extra: Vec::new(),
         }
     }
 

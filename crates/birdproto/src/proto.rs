@@ -445,6 +445,7 @@ impl Core {
             last_restart: st.gate.last_restart,
             channels: st.channels.iter().map(Channel::info).collect(),
             details: Vec::new(),
+            live_timers: Vec::new(),
             version: st.version,
         };
         self.proto.init_state(&mut s);
@@ -850,6 +851,7 @@ impl ProtoHandle {
     /// and, unless disabled, start it.
     pub fn spawn(cfg: ProtoConfig, group: &ThreadGroup, states: &StateTable) -> ProtoHandle {
         let name: Arc<str> = cfg.name.as_str().into();
+        let disabled = cfg.disabled;
         let lp = Loop::new(format!("proto {name}"), LevelId::Proto, group);
         let id = states.register();
         let clock = group.clock().clone();
@@ -916,7 +918,9 @@ impl ProtoHandle {
             sh.core.borrow_mut(&g).publish(&sh);
         }
         let h = ProtoHandle(sh);
-        h.send(Cmd::Enable);
+        if !disabled {
+            h.send(Cmd::Enable);
+        }
         h
     }
 

@@ -227,6 +227,9 @@ pub struct ChannelInfo {
     pub export_limit: Option<LimitInfo>,
     /// Live counters (lock-free reads).
     pub counters: Arc<ChannelCounters>,
+    /// Protocol-specific lines after the counters (BGP: `BGP Next hop:`, `IGP IPv4 table:`), filled by
+    /// [`crate::Protocol::init_state`], with their indentation.
+    pub extra: Vec<String>,
 }
 
 /// A protocol's published state: one immutable snapshot per change.
@@ -259,6 +262,10 @@ pub struct ProtoState {
     /// Protocol-specific `show protocols all` lines, with their indentation (filled by
     /// [`crate::Protocol::init_state`]).
     pub details: Vec<String>,
+    /// Detail lines showing a running timer as `remaining/total` (BGP's `Hold timer:       12.345/90`):
+    /// `(line index, deadline)`. The value between column 22 and the `/` is recomputed from the deadline
+    /// when the state is shown, so a snapshot published long ago still shows the time left now.
+    pub live_timers: Vec<(usize, Time)>,
     /// Increases with every published change of this protocol instance.
     pub version: u64,
 }
@@ -434,6 +441,7 @@ mod tests {
             last_restart: Time::ZERO,
             channels: Vec::new(),
             details: Vec::new(),
+            live_timers: Vec::new(),
             version,
         })
     }

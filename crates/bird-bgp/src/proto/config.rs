@@ -107,6 +107,9 @@ pub struct BgpConfig {
     pub local_ip: Option<IpAddr>,
     /// `local ... port` (default 179).
     pub local_port: u16,
+    /// `strict bind`: listen on the `local` address only (default: on every address, shared by all
+    /// protocols on the port, with connections matched to the protocol by both addresses).
+    pub strict_bind: bool,
     /// `multihop [N]`: `Some(ttl)`; `None` for a direct session.
     pub multihop: Option<u8>,
     /// `ttl security`: send with TTL 255 and require at least 255 - hops on receipt.
@@ -169,6 +172,7 @@ impl BgpConfig {
             interface: None,
             local_ip: None,
             local_port: 179,
+            strict_bind: false,
             multihop: None,
             ttl_security: false,
             password: None,
@@ -199,6 +203,7 @@ impl BgpConfig {
             && self.interface == o.interface
             && self.local_ip == o.local_ip
             && self.local_port == o.local_port
+            && self.strict_bind == o.strict_bind
             && self.multihop == o.multihop
             && self.ttl_security == o.ttl_security
             && self.password == o.password

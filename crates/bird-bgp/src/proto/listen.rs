@@ -30,7 +30,8 @@ use birdrcu::{Domain, LevelId};
 
 use super::Bgp;
 
-type Peers = Arc<ArcSwap<Vec<(IpAddr, u64, ProtoHandle)>>>;
+/// `(neighbor, local address the connection must arrive on (None: any), registration id, protocol)`.
+type Peers = Arc<ArcSwap<Vec<(IpAddr, Option<IpAddr>, u64, ProtoHandle)>>>;
 
 struct Listener {
     key: SockKey,
@@ -99,7 +100,15 @@ impl Listeners {
     ///
     /// # Errors
     /// When the socket cannot be opened (address in use, not local, no permission for port 179).
-    pub fn register(&self, addr: SocketAddr, neighbor: IpAddr, handle: ProtoHandle) -> io::Result<ListenReg> {
+    /// `local`: the address the connection must arrive on (`None`: any), for protocols sharing a
+    /// wildcard listener.
+    pub fn register(
+        &self,
+        addr: SocketAddr,
+        neighbor: IpAddr,
+        local: Option<IpAddr>,
+        handle: ProtoHandle,
+    ) -> io::Result<ListenReg> {
         let id = self.0.next_id.fetch_add(1, Ordering::Relaxed);
         let lp = match self.0.lp.get() {
             Some(lp) => lp,
@@ -113,10 +122,10 @@ impl Listeners {
         let mut map = self.0.map.lock();
         if let Some(l) = map.get(&addr) {
             let mut v: Vec<_> = (**l.peers.load()).clone();
-            v.push((neighbor, id, handle));
+            v.push((neighbor, local, id, handle));
             l.peers.store(Arc::new(v));
         } else {
-            let peers: Peers = Arc::new(ArcSwap::from_pointee(vec![(neighbor, id, handle)]));
+            let peers: Peers = Arc::new(ArcSwap::from_pointee(vec![(neighbor, local, id, handle)]));
             let snapshot = peers.clone();
             let key = {
                 let mut g = lp.enter();
@@ -134,7 +143,7 @@ impl Drop for ListenReg {
         let Some(inner) = self.inner.upgrade() else { return };
         let mut map = inner.map.lock();
         let Some(l) = map.get(&self.addr) else { return };
-        let v: Vec<_> = l.peers.load().iter().filter(|p| p.1 != self.id).cloned().collect();
+        let v: Vec<_> = l.peers.load().iter().filter(|p| p.2 != self.id).cloned().collect();
         if v.is_empty() {
             let key = l.key;
             map.remove(&self.addr);
@@ -163,7 +172,10 @@ fn accept_all(addr: SocketAddr, sock: &mut socket2::Socket, peers: &Peers) {
         let Some(from) = from.as_socket() else { continue };
         let ip = canonical(from.ip());
         let snapshot = peers.load();
-        let Some((_, _, h)) = snapshot.iter().find(|(n, _, _)| *n == ip) else {
+        let here = s.local_addr().ok().and_then(|a| a.as_socket()).map(|a| canonical(a.ip()));
+        let Some((_, _, _, h)) =
+            snapshot.iter().find(|(n, l, _, _)| *n == ip && l.is_none_or(|l| Some(l) == here))
+        else {
             tracing::warn!(
                 target: "bird::bgp",
                 "BGP: Unexpected connect from unknown address {} (port {})",

@@ -45,7 +45,7 @@ use birdevent::{Callback, Event as LoopEvent};
 use birdloop::{Interest, LoopGuard, Ready, SockKey, Time, TimerKey};
 use birdnet::Net;
 use birdproto::published::ProtoState as Published;
-use birdproto::{PState, ProtoConfig, ProtoCtx, ProtoHandle, Protocol, Reconfigured};
+use birdproto::{ChannelState, PState, ProtoConfig, ProtoCtx, ProtoHandle, Protocol, Reconfigured};
 use birdtable::attrs::{Attrs, Dest, NextHop};
 use birdtable::{Route, RouteClass};
 use socket2::Socket;
@@ -902,9 +902,22 @@ impl Bgp {
         if self.listen.is_some() {
             return;
         }
-        let ip = self.cfg.local_ip.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+        let ip = match self.cfg.local_ip {
+            Some(l) if self.cfg.strict_bind => l,
+            _ => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        };
         let addr = SocketAddr::new(ip, self.cfg.local_port);
-        match self.cfg.listeners.register(addr, self.cfg.neighbor, ctx.handle()) {
+        let l = &self.cfg.listeners;
+        let r = l.register(addr, self.cfg.neighbor, self.cfg.local_ip, ctx.handle()).or_else(|e| {
+            // A host without IPv6: the IPv4 wildcard.
+            if ip == IpAddr::V6(Ipv6Addr::UNSPECIFIED) && self.cfg.neighbor.is_ipv4() {
+                let v4 = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), self.cfg.local_port);
+                l.register(v4, self.cfg.neighbor, self.cfg.local_ip, ctx.handle())
+            } else {
+                Err(e)
+            }
+        });
+        match r {
             Ok(r) => self.listen = Some(r),
             Err(e) => {
                 tracing::error!(target: "bird::bgp", "{}: cannot listen on {addr}: {e}", self.name);
@@ -1059,6 +1072,37 @@ impl Protocol for Bgp {
             remaining: &remaining,
         };
         state.details = self.fsm.show_lines(&info);
+        let conn = self.fsm.session().map_or(ConnId::Outgoing, |s| s.conn);
+        state.live_timers = state
+            .details
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| {
+                let t = match l.trim_start().split(':').next()? {
+                    "Error wait" => Timer::ErrorWait,
+                    "Connect delay" => Timer::ConnectDelay,
+                    "Restart timer" => Timer::GracefulRestart,
+                    "Hold timer" => Timer::Hold(conn),
+                    "Keepalive timer" => Timer::Keepalive(conn),
+                    "Send hold timer" => Timer::SendHold(conn),
+                    _ => return None,
+                };
+                self.armed.get(&t).map(|&at| (i, at))
+            })
+            .collect();
+        for (i, c) in state.channels.iter_mut().enumerate() {
+            // The channels open with the session: until then BIRD shows them down.
+            if c.state == ChannelState::Start {
+                c.state = ChannelState::Down;
+            }
+            let Some(bc) = self.cfg.channels.get(i) else { continue };
+            if let Some(nh) = self.est.as_ref().filter(|e| e.active[i]).and_then(|e| e.self_nh[i]) {
+                c.extra.push(format!("    BGP Next hop:   {nh}"));
+            }
+            let igp = bc.igp_table.as_ref().map_or_else(|| c.table.clone(), |t| t.name().to_owned());
+            let fam = if bc.afi_safi.afi == 2 { "IPv6" } else { "IPv4" };
+            c.extra.push(format!("    IGP {fam} table: {igp}"));
+        }
     }
 
     fn route_class(&self) -> Arc<dyn RouteClass> {

@@ -74,7 +74,16 @@ fn channel(d: &Daemon, e: &ProtoEntry, c: &PubChannel, up: bool) -> ChannelInfo 
             export_updates: stat(st.export_updates),
             export_withdraws: stat(st.export_withdraws),
         },
-        extra: Vec::new(),
+        extra: c.extra.clone(),
+    }
+}
+
+/// `l` with the value between column 22 and the `/` replaced by `remaining` (see
+/// [`ProtoState::live_timers`]).
+fn live_timer_line(l: &str, remaining: f64) -> String {
+    match (l.get(..22), l[22.min(l.len())..].find('/')) {
+        (Some(head), Some(slash)) => format!("{head}{remaining:.3}{}", &l[22 + slash..]),
+        _ => l.to_owned(),
     }
 }
 
@@ -84,8 +93,13 @@ fn details(d: &Daemon, e: &ProtoEntry, s: &ProtoState) -> ProtocolDetails {
         message: s.message.clone(),
         ..ProtocolDetails::default()
     };
-    for l in &s.details {
-        det.body.push(DetailItem::Line(l.clone()));
+    let now = birdloop::Time::now_monotonic();
+    for (i, l) in s.details.iter().enumerate() {
+        let live = s.live_timers.iter().find(|(j, _)| *j == i).map(|&(_, at)| at);
+        det.body.push(DetailItem::Line(match live {
+            Some(at) => live_timer_line(l, at.saturating_since(now).as_secs_f64()),
+            None => l.clone(),
+        }));
     }
     let up = s.state == PState::Up;
     if s.proto == "Pipe" && s.channels.len() == 2 {
