@@ -488,7 +488,6 @@ impl Kernel {
         }
         if self.sync == SyncState::Pruning {
             self.set_sync(SyncState::Idle);
-            ctx.set_info("");
             if std::mem::take(&mut self.rescan) {
                 self.start_scan();
             }
@@ -516,8 +515,13 @@ impl Kernel {
         let mut own: HashMap<Net, KRoute> = HashMap::new();
         let mut alien: HashMap<Net, KRoute> = HashMap::new();
         self.stray.clear();
+        // Only the families this protocol has channels for are its business (as in BIRD, which hands a
+        // kernel protocol only the routes of its channel's family): with `kernel4 { ipv4; }` and
+        // `kernel6 { ipv6; }` on one table, each must leave the other's routes alone.
+        let families: Vec<birdnet::NetType> =
+            (0..ctx.config().channels.len()).map(|i| ctx.table(i).net_type()).collect();
         for r in routes {
-            if r.table != self.cfg.table {
+            if r.table != self.cfg.table || !families.contains(&r.net.net_type()) {
                 continue;
             }
             if r.proto == RTPROT_BIRD {
@@ -550,7 +554,6 @@ impl Kernel {
         }
         self.installed = own;
         self.set_sync(SyncState::Pruning);
-        ctx.set_info("");
         for r in std::mem::take(&mut self.stray) {
             self.issue_stray(r);
         }
@@ -660,7 +663,9 @@ impl Protocol for Kernel {
             g.set_recurrent(key, period, Duration::ZERO);
             key
         });
-        ctx.set_info("first scan");
+        // BIRD 2's kernel protocol has no status text: the info column stays empty in every sync state
+        // (the state is in `KrtStats::sync_state`; a failed scan is logged and counted).
+        ctx.set_info("");
         self.start_scan();
         PState::Up
     }

@@ -14,7 +14,11 @@
 //! * **INIT / FIRST_SCAN**: the protocol is UP and its channel receives exports, but nothing is written
 //!   and exports are not even converted: the first dump's refeed (below) reads them from the tables.
 //!   **No exports reach the kernel before the first scan.**
-//! * A dump gives the truth about the kernel: routes with `proto bird` and our metric are *ours*
+//! * `show protocols` shows no info text in any state (as BIRD 2, whose kernel protocol has none); the
+//!   state is [`kernel::KrtStats::sync_state`].
+//! * A dump gives the truth about the kernel, for the families of the protocol's channels only (the
+//!   routes of other families belong to other kernel protocols on the same table, as `kernel4` and
+//!   `kernel6` on `main`): routes with `proto bird` and our metric are *ours*
 //!   (the *installed* map); other `proto bird` routes of the table are stray and deleted; alien routes
 //!   are learned (`learn`: everything but `proto kernel`; `learn all`: those too) as `inherit` routes with
 //!   `krt_source` and `krt_metric`, and withdrawn when they disappear from a later dump.

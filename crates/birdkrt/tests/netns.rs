@@ -727,3 +727,110 @@ fn netns_100k_vs_bird2() {
         ow.as_secs_f64() / bw.as_secs_f64()
     );
 }
+
+/// Two kernel protocols (an IPv4 and an IPv6 one, as `kernel4`/`kernel6` in a BIRD config) and a device
+/// protocol on one netlink backend, started at the same moment: their route and link dumps share the
+/// backend's request socket, where the kernel refuses a second dump while one runs (EBUSY). Each first
+/// scan must succeed and reach the kernel at once, long before the scan timer (60 s) could hide a failure
+/// by rescanning; the info column is empty, as in BIRD 2.
+#[test]
+#[ignore = "needs root and network namespaces"]
+fn netns_concurrent_first_scans() {
+    need_root!();
+    let ns = Ns::new("twokrt");
+    let nl = ns.netlink();
+    let w = World::new(&ns);
+    w.announce("198.18.50.0/24", w.via("198.18.0.2"));
+    w.announce("2001:db8:50::/48", w.via("2001:db8::2"));
+    for round in 0..5 {
+        let hub = IfaceHub::new(nl.clone());
+        let dev = DeviceConfig::new(hub.clone());
+        let mut handles = Vec::new();
+        let mut stats = Vec::new();
+        let dname = format!("device{round}");
+        let devh = w.reg.spawn(ProtoConfig::new(&dname, Arc::new(dev), vec![]));
+        for (name, t, nt) in [("kernel4", &w.t4, "ipv4"), ("kernel6", &w.t6, "ipv6")] {
+            let mut k = kcfg(&nl);
+            k.scan_time = Duration::from_secs(60);
+            k.ifaces = Some(hub.clone());
+            stats.push(k.stats.clone());
+            let mut ch = ChannelConfig::new(nt, t, 10);
+            ch.export_filter = birdproto::filter::accept_all();
+            let mut pc = ProtoConfig::new(format!("{name}_{round}"), Arc::new(k), vec![ch]);
+            pc.main_channel = Some(0);
+            handles.push(w.reg.spawn(pc));
+        }
+        // Each first scan ends (successfully or not) within moments.
+        wait_for("both first scans", Duration::from_secs(10), || {
+            stats.iter().all(|s| s.snapshot().0 + s.snapshot().2 >= 1)
+        });
+        for (h, s) in handles.iter().zip(&stats) {
+            assert_eq!(s.snapshot().2, 0, "{}: the first scan failed (round {round})", h.name());
+            assert_eq!(s.snapshot().0, 1, "{}: one scan (round {round})", h.name());
+        }
+        let info = |h: &birdproto::ProtoHandle| h.state().map(|s| s.info.clone());
+        wait_for("both info columns empty", Duration::from_secs(5), || {
+            handles.iter().all(|h| info(h).as_deref() == Some(""))
+        });
+        let start = Instant::now();
+        loop {
+            let r = ns.routes();
+            if r.contains("198.18.50.0/24 via 198.18.0.2") && r.contains("2001:db8:50::/48 via 2001:db8::2") {
+                break;
+            }
+            let st: Vec<_> = stats.iter().map(|s| (s.snapshot(), s.sync_state())).collect();
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "round {round}: exports not in the kernel: {r}\n{st:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // One write each: neither protocol's prune deleted the other family's route (the dump holds both).
+        for (h, s) in handles.iter().zip(&stats) {
+            assert_eq!(s.snapshot().1, 1, "{}: writes (round {round})", h.name());
+        }
+        wait_for("interfaces from the link dump", Duration::from_secs(10), || {
+            hub.interfaces().iter().any(|i| i.name == "vA")
+        });
+        assert!(devh.state().is_some());
+        for h in &handles {
+            w.remove(h.name());
+        }
+        w.remove(&dname);
+        assert!(!ns.routes().contains("proto bird"), "withdrawn on shutdown (round {round})");
+    }
+}
+
+/// Many route and link dumps requested at once on one netlink backend: every one is answered, none with
+/// an error (they are run one after another on the request socket).
+#[test]
+#[ignore = "needs root and network namespaces"]
+fn netns_concurrent_dumps_all_succeed() {
+    use birdkrt::sys::{Backend, Reply, Request};
+    need_root!();
+    let ns = Ns::new("dumps");
+    let nl = ns.netlink();
+    ns.ip(&["route", "add", "198.18.60.0/24", "via", "198.18.0.2", "table", "100"]);
+    ns.ip(&["-6", "route", "add", "2001:db8:60::/48", "via", "2001:db8::2", "table", "100"]);
+    let got: Arc<std::sync::Mutex<Vec<Reply>>> = Arc::default();
+    let g = got.clone();
+    let sink: birdkrt::sys::Sink = Arc::new(move |r| g.lock().unwrap().push(r));
+    let n = 40;
+    for i in 0..n {
+        let req = if i % 3 == 2 { Request::DumpLinks } else { Request::DumpRoutes { table: T } };
+        nl.request(req, sink.clone());
+    }
+    wait_for("every dump answered", Duration::from_secs(30), || got.lock().unwrap().len() == n);
+    for r in got.lock().unwrap().iter() {
+        match r {
+            Reply::Routes(Ok(v)) => {
+                assert_eq!(v.len(), 2, "{v:?}");
+            }
+            Reply::Links(Ok((links, addrs))) => {
+                assert!(links.iter().any(|l| l.name == "vA"), "{links:?}");
+                assert!(addrs.iter().any(|a| a.ip == "198.18.0.1".parse::<IpAddr>().unwrap()), "{addrs:?}");
+            }
+            other => panic!("dump failed: {other:?}"),
+        }
+    }
+}

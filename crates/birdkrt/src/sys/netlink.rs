@@ -3,7 +3,8 @@
 //! ```text
 //!   any thread ── Backend::request/subscribe ──► unbounded channel ──► "krt netlink" thread
 //!                                                                    current-thread runtime:
-//!                                                                     ├─ request connection (dumps)
+//!                                                                     ├─ request connection (dumps, one
+//!                                                                     │   at a time: the dump worker)
 //!                                                                     └─ notification connection (RTNLGRP_LINK,
 //!                                                                         IPV4_IFADDR, IPV6_IFADDR); an
 //!                                                                         NLMSG_OVERRUN (ENOBUFS) becomes
@@ -13,6 +14,11 @@
 //!   any thread ── writes ──► std channel ──► "krt writer" thread: batch → sendmsg → read answers
 //!   replies ◄── Sink(Reply::Written, one per batch) ◄──────────────────┘
 //! ```
+//!
+//! Dumps (routes, links, addresses) run one after another, in request order, on the one request socket: the
+//! kernel runs a single dump per netlink socket and refuses to start another while one is in progress
+//! (`netlink_dump_start` → EBUSY), so concurrent dumps (two kernel protocols and the device protocol
+//! scanning at start) would fail. Notifications have their own socket and are not held up by dumps.
 //!
 //! Route writes do not go through rtnetlink: they go straight to the "krt writer" thread, which owns a
 //! plain blocking netlink socket and sends them in batches (up to 60 KiB of messages, about 900 routes, in
@@ -29,7 +35,7 @@ use std::thread;
 use birdnet::Net;
 use birdrcu::level::Resource;
 use birdrcu::Domain;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage, AddressScope};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::route::{
@@ -46,10 +52,24 @@ use super::batch::Batch;
 use super::{Backend, KAddr, KDest, KHop, KLink, KRoute, KScope, KrtError, Reply, Request, Sink, Write};
 
 enum Cmd {
-    DumpRoutes(u32, Sink),
-    DumpLinks(Sink),
+    Dump(Dump),
     Sub(Sink),
     Unsub(Sink),
+}
+
+/// A dump for the dump worker.
+enum Dump {
+    Routes(u32, Sink),
+    Links(Sink),
+}
+
+impl Dump {
+    fn fail(self, e: KrtError) {
+        match self {
+            Dump::Routes(_, reply) => reply(Reply::Routes(Err(e))),
+            Dump::Links(reply) => reply(Reply::Links(Err(e))),
+        }
+    }
 }
 
 /// Writes for the writer thread: `(id, write)`s and where their replies go.
@@ -63,6 +83,9 @@ const WRITE_RX_BUFFER: usize = 4 << 20;
 const RX_BYTES_PER_MESSAGE: usize = 1024;
 /// How long the writer waits for a batch's answers (they are normally queued before `sendmsg` returns).
 const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long one dump may take before it is given up (a safety valve: dumps run one at a time, so a dump
+/// whose end never came would otherwise hold up every later one).
+const DUMP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The netlink backend. Dropping it ends the threads.
 pub struct Netlink {
@@ -188,16 +211,11 @@ impl Backend for Netlink {
     fn request(&self, req: Request, reply: Sink) {
         let cmd = match req {
             Request::Write { id, write } => return self.send_writes(vec![(id, write)], reply),
-            Request::DumpRoutes { table } => Cmd::DumpRoutes(table, reply),
-            Request::DumpLinks => Cmd::DumpLinks(reply),
+            Request::DumpRoutes { table } => Cmd::Dump(Dump::Routes(table, reply)),
+            Request::DumpLinks => Cmd::Dump(Dump::Links(reply)),
         };
-        if let Err(mpsc::error::SendError(cmd)) = self.tx.send(cmd) {
-            let e = KrtError::Backend("netlink thread gone".into());
-            match cmd {
-                Cmd::DumpRoutes(_, reply) => reply(Reply::Routes(Err(e))),
-                Cmd::DumpLinks(reply) => reply(Reply::Links(Err(e))),
-                Cmd::Sub(_) | Cmd::Unsub(_) => {}
-            }
+        if let Err(mpsc::error::SendError(Cmd::Dump(d))) = self.tx.send(cmd) {
+            d.fail(KrtError::Backend("netlink thread gone".into()));
         }
     }
 
@@ -242,20 +260,61 @@ async fn run(
         return;
     }
     let _ = ready.send(Ok(()));
+    let (dtx, drx) = mpsc::unbounded_channel();
+    tokio::spawn(dump_worker(handle, drx));
     while let Some(cmd) = rx.recv().await {
         match cmd {
             Cmd::Sub(s) => subs.lock().push(s),
             Cmd::Unsub(s) => subs.lock().retain(|x| !Arc::ptr_eq(x, &s)),
-            Cmd::DumpRoutes(table, sink) => {
-                let h = handle.clone();
-                tokio::spawn(async move { sink(Reply::Routes(dump_routes(&h, table).await)) });
-            }
-            Cmd::DumpLinks(sink) => {
-                let h = handle.clone();
-                tokio::spawn(async move { sink(Reply::Links(dump_links(&h).await)) });
+            Cmd::Dump(d) => {
+                if let Err(mpsc::error::SendError(d)) = dtx.send(d) {
+                    d.fail(KrtError::Backend("netlink dump worker gone".into()));
+                }
             }
         }
     }
+}
+
+/// The dump worker: runs the dumps on the request socket one at a time, in request order (the kernel
+/// refuses a second dump on a socket while one is in progress: EBUSY).
+async fn dump_worker(h: Handle, mut rx: mpsc::UnboundedReceiver<Dump>) {
+    let timeout = || KrtError::Backend(format!("dump not finished after {DUMP_TIMEOUT:?}"));
+    while let Some(d) = rx.recv().await {
+        match d {
+            Dump::Routes(table, sink) => {
+                let r = tokio::time::timeout(DUMP_TIMEOUT, dump_routes(&h, table)).await;
+                sink(Reply::Routes(r.unwrap_or_else(|_| Err(timeout()))));
+            }
+            Dump::Links(sink) => {
+                let r = tokio::time::timeout(DUMP_TIMEOUT, dump_links(&h)).await;
+                sink(Reply::Links(r.unwrap_or_else(|_| Err(timeout()))));
+            }
+        }
+    }
+}
+
+/// Read a dump to its end (so that the kernel has finished it before the next one starts, even when an
+/// answer could not be used), keeping what `f` makes of each message; the first error, if any.
+async fn read_dump<T, U>(
+    s: impl futures::Stream<Item = Result<T, rtnetlink::Error>>,
+    mut f: impl FnMut(T) -> Option<U>,
+) -> Result<Vec<U>, KrtError> {
+    let mut out = Vec::new();
+    let mut err = None;
+    futures::pin_mut!(s);
+    while let Some(m) = s.next().await {
+        match m {
+            Ok(m) => {
+                if err.is_none() {
+                    out.extend(f(m));
+                }
+            }
+            Err(e) => {
+                err.get_or_insert(kerr(e));
+            }
+        }
+    }
+    err.map_or(Ok(out), Err)
 }
 
 fn broadcast(subs: &Subs, r: Reply) {
@@ -495,14 +554,8 @@ async fn dump_routes(h: &Handle, table: u32) -> Result<Vec<KRoute>, KrtError> {
     for fam in [AddressFamily::Inet, AddressFamily::Inet6] {
         let mut m = RouteMessage::default();
         m.header.address_family = fam;
-        let mut s = h.route().get(m).execute();
-        while let Some(r) = s.try_next().await.map_err(kerr)? {
-            if let Some(k) = parse_route(&r) {
-                if k.table == table {
-                    out.push(k);
-                }
-            }
-        }
+        let s = h.route().get(m).execute();
+        out.extend(read_dump(s, |r| parse_route(&r).filter(|k| k.table == table)).await?);
     }
     Ok(out)
 }
@@ -568,20 +621,8 @@ fn parse_addr(a: &AddressMessage) -> Option<KAddr> {
 }
 
 async fn dump_links(h: &Handle) -> Result<(Vec<KLink>, Vec<KAddr>), KrtError> {
-    let mut links = Vec::new();
-    let mut s = h.link().get().execute();
-    while let Some(l) = s.try_next().await.map_err(kerr)? {
-        if let Some(l) = parse_link(&l) {
-            links.push(l);
-        }
-    }
-    let mut addrs = Vec::new();
-    let mut s = h.address().get().execute();
-    while let Some(a) = s.try_next().await.map_err(kerr)? {
-        if let Some(a) = parse_addr(&a) {
-            addrs.push(a);
-        }
-    }
+    let links = read_dump(h.link().get().execute(), |l| parse_link(&l)).await?;
+    let addrs = read_dump(h.address().get().execute(), |a| parse_addr(&a)).await?;
     Ok((links, addrs))
 }
 
@@ -589,6 +630,47 @@ async fn dump_links(h: &Handle) -> Result<(Vec<KLink>, Vec<KAddr>), KrtError> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// Dumps requested all at once (as two kernel protocols and the device protocol do at start) are run
+    /// one at a time on the request socket: none fails with EBUSY. Reads (never writes) the current
+    /// namespace's tables, so it needs no privileges; skipped where netlink is unavailable.
+    #[test]
+    fn concurrent_dumps_are_serialised() {
+        let nl = match Netlink::start(None) {
+            Ok(nl) => nl,
+            Err(e) => {
+                eprintln!("SKIPPED: no netlink here: {e}");
+                return;
+            }
+        };
+        let got: Arc<std::sync::Mutex<Vec<Reply>>> = Arc::default();
+        let g = got.clone();
+        let sink: Sink = Arc::new(move |r| g.lock().unwrap().push(r));
+        let n = 30;
+        for i in 0..n {
+            match i % 3 {
+                0 => nl.request(Request::DumpRoutes { table: 254 }, sink.clone()),
+                1 => nl.request(Request::DumpLinks, sink.clone()),
+                _ => nl.request_batch(
+                    vec![Request::DumpRoutes { table: 255 }, Request::DumpLinks],
+                    sink.clone(),
+                ),
+            }
+        }
+        let want = n + n / 3;
+        let start = std::time::Instant::now();
+        while got.lock().unwrap().len() < want {
+            assert!(start.elapsed() < std::time::Duration::from_secs(30), "dumps not all answered");
+            thread::sleep(std::time::Duration::from_millis(10));
+        }
+        for r in got.lock().unwrap().iter() {
+            match r {
+                Reply::Routes(Ok(_)) => {}
+                Reply::Links(Ok((links, _))) => assert!(links.iter().any(|l| l.loopback), "{links:?}"),
+                other => panic!("dump failed: {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn message_round_trip_with_via_and_multipath() {
