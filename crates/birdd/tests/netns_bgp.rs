@@ -326,11 +326,12 @@ fn malformed_update_treat_as_withdraw() {
 /// The DUT with one session (`p1`) whose ipv4 channel has `import limit <limit> action restart`, and a
 /// BIRD 2 peer sending it 10 routes.
 fn limit_lab(
+    tag: &str,
     kind: DutKind,
     limit: &str,
     opts: &str,
 ) -> (Lab, Bird, Bird2Peer, impl Fn(&str, &str) -> String) {
-    let lab = Lab::new("limit", 1);
+    let lab = Lab::new(tag, 1);
     let conf = |limit: &str, opts: &str| {
         dut_config(
             &[],
@@ -363,7 +364,7 @@ fn state_since(all: &str, proto: &str) -> (String, String) {
 fn import_limit_restart() {
     let Some(kind) = setup("limit", &[BIRD2]) else { return };
     let _serial = lab::serial();
-    let (lab, dut, peer, _) = limit_lab(kind, "5", "");
+    let (lab, dut, peer, _) = limit_lab("limit", kind, "5", "");
 
     // Every hit takes the protocol down and back to `start` (for at least the error wait time), each
     // time with a new "since": count those, and the most routes the DUT held.
@@ -404,9 +405,9 @@ fn import_limit_restart() {
 #[test]
 #[ignore = "needs root; run by cargo xtask netns-test"]
 fn import_limit_disable_after_error_then_raise() {
-    let Some(kind) = setup("limit", &[BIRD2]) else { return };
+    let Some(kind) = setup("limit2", &[BIRD2]) else { return };
     let _serial = lab::serial();
-    let (lab, dut, _peer, conf) = limit_lab(kind, "5", "disable after error on;");
+    let (lab, dut, _peer, conf) = limit_lab("limit2", kind, "5", "disable after error on;");
     lab.wait("the DUT to disable p1 on the import limit", WAIT, || {
         let all = dut.birdc("show protocols all p1");
         if state_since(&all, "p1").0 == "down" {
