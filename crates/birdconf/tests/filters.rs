@@ -244,3 +244,49 @@ fn error_takes_a_print_list() {
     let f = parse_filter_block("{ error; }").unwrap();
     assert!(matches!(&f.body[0].kind, StmtKind::Error(args) if args.is_empty()));
 }
+
+/// `( expr )` and tuples share one grammar rule (parsing them as separate
+/// alternatives was exponential in the nesting); the builder tells them apart.
+#[test]
+fn parentheses_and_tuples() {
+    assert_eq!(p("((((bgp_med))))"), "bgp_med");
+    assert_eq!(p("((1 + 2)) * 3"), "9");
+    assert_eq!(p("((1, 2))"), "(1,2)");
+    assert!(matches!(parse_filter_expr("((bgp_med), (1))").unwrap().kind, ExprKind::Pair(..)));
+    assert!(matches!(parse_filter_expr("((rt, 1, 2))").unwrap().kind, ExprKind::Const(Value::Ec(_))));
+    assert!(parse_filter_expr("()").is_err());
+    assert!(parse_filter_expr("(1, 2, 3, 4)").is_err());
+    assert!(parse_filter_expr("(rt, 1)").is_err());
+    // In sets: a parenthesised atom, tuple patterns, ranges of either.
+    let set = |t: &str| match parse_filter_expr(t).unwrap_or_else(|e| panic!("{t}: {e}")).kind {
+        ExprKind::Const(Value::Set(s)) => s,
+        k => panic!("{t}: {k:?}"),
+    };
+    let s = set("[ (1 + 2), (4)..(5 + 1), ((7)) ]");
+    assert_eq!(
+        s.items,
+        [
+            SetItem::Value(Value::Int(3)),
+            SetItem::Range(Value::Int(4), Value::Int(6)),
+            SetItem::Value(Value::Int(7))
+        ]
+    );
+    let s = set("[ ((65000), 1), (65000 + 1, 2..3), (1, 2)..(1, 5), (rt, (65000), *) ]");
+    assert_eq!(s.items[0], SetItem::Value(Value::Pair(65000, 1)));
+    assert!(matches!(s.items[1], SetItem::Pair(a, b) if a.lo == 65001 && (b.lo, b.hi) == (2, 3)));
+    assert_eq!(s.items[2], SetItem::Range(Value::Pair(1, 2), Value::Pair(1, 5)));
+    assert!(matches!(s.items[3], SetItem::Ec(..)));
+    for bad in
+        ["[ (*) ]", "[ (1..2) ]", "[ (1, 2)..5 ]", "[ 5..(1, 2) ]", "[ (bgp_med, 1) ]", "[ (1, 2, 3, 4) ]"]
+    {
+        assert!(parse_filter_expr(bad).is_err(), "{bad}");
+    }
+    let e = parse_filter_expr("[ (*) ]").unwrap_err();
+    assert_eq!(e.to_string(), ":1:5 syntax error, unexpected ')', expecting ','");
+    // Unknown names in tuple patterns keep the constant's messages.
+    let e = parse_filter_expr("[ (NOPE, 1) ]").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        ":1:4 syntax error, unexpected undefined symbol 'NOPE', expecting constant name"
+    );
+}

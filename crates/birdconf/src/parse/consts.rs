@@ -100,10 +100,13 @@ impl Ctx<'_> {
                 }
                 self.prefix_pattern(&a).map(SetItem::Prefix)
             }
-            Rule::set_tuple => {
+            Rule::set_tuple if paren_expr(&a).is_none() => {
                 if let Some(b) = b {
                     // (a, b) .. (c, d): a range of pairs.
                     let lo = self.tuple_value(&a)?;
+                    if b.as_rule() != Rule::set_tuple || paren_expr(&b).is_some() {
+                        return self.err(&b, "Mixed types in set range");
+                    }
                     let hi = self.tuple_value(&b)?;
                     return Ok(SetItem::Range(lo, hi));
                 }
@@ -149,6 +152,19 @@ impl Ctx<'_> {
 
     /// A scalar set element: literal, constant or `( expr )`.
     fn set_scalar(&mut self, p: &Pair<'_>) -> Res<Value> {
+        if let Some(e) = paren_expr(p) {
+            return self.const_expr_pair(&e);
+        }
+        if p.as_rule() == Rule::set_tuple {
+            return self.err(p, "Mixed types in set range");
+        }
+        // A tuple component is parsed as an expression; a lone literal or name
+        // in it keeps the literal's and constant's rules and messages.
+        if p.as_rule() == Rule::expr {
+            if let Some(atom) = lone_primary(p) {
+                return self.set_scalar(&atom);
+            }
+        }
         match p.as_rule() {
             Rule::num => self.num(p).map(Value::Int),
             Rule::ip4 | Rule::ip6 => self.ip_lit(p).map(Value::Ip),
@@ -201,6 +217,10 @@ impl Ctx<'_> {
 
     fn set_tuple(&mut self, p: &Pair<'_>) -> Res<SetItem> {
         let parts: Vec<Pair<'_>> = p.clone().into_inner().collect();
+        if parts.len() < 2 {
+            // `(*)` or `(a..b)`: a tuple needs two or three components.
+            return Err(self.end_loc(p).error("syntax error, unexpected ')', expecting ','"));
+        }
         if parts.first().map(|x| x.as_rule()) == Some(Rule::ec_kind) {
             let kind = self.ec_kind(&parts[0])?;
             let (key, is_ip) = self.comp_range_ip(&parts[1], FULL)?;
@@ -298,6 +318,46 @@ impl Ctx<'_> {
     /// A set literal as a constant value.
     pub(crate) fn set_value(&mut self, p: &Pair<'_>) -> Res<Value> {
         Ok(Value::Set(Arc::new(self.set_lit(p)?)))
+    }
+}
+
+/// The expression of a `set_tuple` that is just `( expr )`, if it is one.
+fn paren_expr<'i>(p: &Pair<'i>) -> Option<Pair<'i>> {
+    if p.as_rule() != Rule::set_tuple {
+        return None;
+    }
+    let mut parts = p.clone().into_inner();
+    let (Some(comp), None) = (parts.next(), parts.next()) else { return None };
+    if comp.as_rule() != Rule::tuple_comp {
+        return None;
+    }
+    let mut inner = comp.into_inner();
+    match (inner.next(), inner.next()) {
+        (Some(e), None) if e.as_rule() == Rule::expr => Some(e),
+        _ => None,
+    }
+}
+
+/// The primary of an expression that is nothing but one literal or name
+/// (`65000`, `192.0.2.1`, `MY_AS`), through the one-child precedence levels.
+fn lone_primary<'i>(p: &Pair<'i>) -> Option<Pair<'i>> {
+    let mut cur = p.clone();
+    loop {
+        match cur.as_rule() {
+            Rule::expr
+            | Rule::logic
+            | Rule::compare
+            | Rule::additive
+            | Rule::multiplicative
+            | Rule::unary
+            | Rule::postfix => {
+                let mut it = cur.clone().into_inner();
+                let (Some(only), None) = (it.next(), it.next()) else { return None };
+                cur = only;
+            }
+            Rule::num | Rule::ip4 | Rule::name => return Some(cur),
+            _ => return None,
+        }
     }
 }
 

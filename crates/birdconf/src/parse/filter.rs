@@ -49,6 +49,30 @@ impl Ctx<'_> {
 
     /// An expression (any of the precedence-level rules, or a primary).
     pub(crate) fn expr(&mut self, p: Pair<'_>) -> Res<Expr> {
+        // Levels with a single child (`( x )`, a precedence level with no
+        // operator) are stepped over in a loop, not by recursion: a nesting
+        // level then costs two stack frames here, not ten.
+        let mut p = p;
+        while let Rule::expr
+        | Rule::paren
+        | Rule::tuple
+        | Rule::logic
+        | Rule::compare
+        | Rule::additive
+        | Rule::multiplicative
+        | Rule::unary
+        | Rule::postfix = p.as_rule()
+        {
+            let mut it = p.clone().into_inner();
+            match (it.next(), it.next()) {
+                (Some(only), None) if only.as_rule() != Rule::ec_kind => p = only,
+                _ => break,
+            }
+        }
+        self.expr_node(p)
+    }
+
+    fn expr_node(&mut self, p: Pair<'_>) -> Res<Expr> {
         match p.as_rule() {
             Rule::expr | Rule::paren => {
                 let Some(inner) = p.clone().into_inner().next() else {
@@ -174,8 +198,15 @@ impl Ctx<'_> {
         Ok(e)
     }
 
+    /// `( expr )` (one part) or a pair, large community or extended community tuple.
     fn tuple(&mut self, p: &Pair<'_>) -> Res<Expr> {
         let kids = children(p);
+        if kids.len() == 1 {
+            return self.expr(kids[0].clone());
+        }
+        if kids.len() < 2 {
+            return self.err(p, "Expression expected");
+        }
         let kind = if kids.first().map(|k| k.as_rule()) == Some(Rule::ec_kind) {
             let k = self.ec_kind(&kids[0])?;
             let a = self.expr(kids[1].clone())?;
