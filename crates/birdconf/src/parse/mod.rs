@@ -15,6 +15,7 @@
 
 pub(crate) mod bgp;
 pub(crate) mod consts;
+pub(crate) mod depth;
 pub(crate) mod filter;
 pub(crate) mod global;
 pub(crate) mod proto;
@@ -259,6 +260,11 @@ fn skip_trivia(text: &str, mut off: usize) -> usize {
     }
 }
 
+/// The error for nesting deeper than [`depth::MAX_NESTING`] at offset `at`.
+fn nesting_error(map: &SourceMap, at: usize) -> ConfigError {
+    map.loc(at).error("nesting too deep")
+}
+
 /// A pest failure at item offset `base` turned into a positioned error,
 /// preferring an earlier malformed token.
 pub(crate) fn syntax_failure(
@@ -268,6 +274,11 @@ pub(crate) fn syntax_failure(
     e: &pest::error::Error<Rule>,
 ) -> ConfigError {
     let pos = base + syntax::error_pos(e);
+    if let pest::error::ErrorVariant::CustomError { message } = &e.variant {
+        // pest's own guards ("stack limit reached", "call limit reached"):
+        // the nesting check should have refused such input first.
+        return map.loc(pos).error(format!("nesting too deep ({message})"));
+    }
     if let Some((at, msg)) = syntax::lexical_error(text, base, pos + 1) {
         return map.loc(at).error(msg);
     }
@@ -279,11 +290,23 @@ pub(crate) fn parse_expanded(ex: &Expanded) -> Res<Config> {
     pest::set_error_detail(true);
     let text = ex.text.as_str();
     let mut ctx = Ctx::new(&ex.map, text);
+    // Items are parsed in order, so that earlier errors come first; the
+    // parser never sees the text from a token nested too deep: an item that
+    // reaches that far fails to parse there and gets the nesting error.
+    let deep_at = depth::too_deep(text, 0);
+    let end = deep_at.unwrap_or(text.len());
     let mut off = skip_trivia(text, 0);
     while off < text.len() {
+        if off >= end {
+            return Err(nesting_error(&ex.map, end));
+        }
         ctx.base = off;
-        let mut pairs = BirdParser::parse(Rule::top_item, &text[off..])
-            .map_err(|e| syntax_failure(&ex.map, text, off, &e))?;
+        let mut pairs = BirdParser::parse(Rule::top_item, &text[off..end]).map_err(|e| {
+            if deep_at.is_some() && off + syntax::error_pos(&e) >= text[..end].trim_end().len() {
+                return nesting_error(&ex.map, end);
+            }
+            syntax_failure(&ex.map, text, off, &e)
+        })?;
         let Some(item) = pairs.next() else { break };
         let end = off + item.as_span().end();
         ctx.top_item(item)?;
@@ -296,6 +319,9 @@ impl<'a> Ctx<'a> {
     /// Parses a standalone entry rule over the whole text.
     pub(crate) fn parse_rule(&self, rule: Rule) -> Res<Pair<'a>> {
         pest::set_error_detail(true);
+        if let Some(at) = depth::too_deep(self.text, 0) {
+            return Err(nesting_error(self.map, at));
+        }
         let mut pairs =
             BirdParser::parse(rule, self.text).map_err(|e| syntax_failure(self.map, self.text, 0, &e))?;
         pairs.next().ok_or_else(|| self.map.loc(0).error("syntax error, unexpected end of input"))

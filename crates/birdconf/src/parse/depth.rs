@@ -1,0 +1,169 @@
+//! A cheap nesting check run before pest sees the text.
+//!
+//! pest parses by recursive descent, and the tree builder, the filter
+//! compiler and `Drop` all recurse over the result: each level of `( )`,
+//! `[ ]`, `{ }` (and each statement nested by `then`, `else` or `do`) costs
+//! stack in every one of them. Configuration text and CLI expressions
+//! (`eval`, `show route where ...`, from a restricted socket too) are
+//! untrusted, so nesting deeper than [`MAX_NESTING`] is refused up front with
+//! `nesting too deep` at the bracket or keyword that goes over the limit,
+//! long before any stack could run out. Real configurations nest a handful
+//! of levels.
+//!
+//! The scan follows the lexical rules of the grammar (`#` and `/* */`
+//! comments, `"strings"` that end at a newline, `'quoted names'`), so a
+//! bracket inside a comment or string does not count.
+
+/// Deepest nesting of brackets plus chained statements accepted.
+pub const MAX_NESTING: usize = 64;
+
+/// Offset of the first token that nests deeper than [`MAX_NESTING`] in
+/// `text[from..]`, if any.
+///
+/// The depth is the number of open brackets plus, in each bracket level, the
+/// number of statements still open through `then` or `do`
+/// (`if a then if b then x;` is two deep at `x`; an `else if` chain grows by
+/// one per `else if`, as in the parser). That count is reset when a statement
+/// ends (`;` or a closing `}`) unless `else` follows, which continues the
+/// open `if`.
+pub(crate) fn too_deep(text: &str, from: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    // Open statement chain per bracket level; its length is the bracket depth.
+    let mut chains: Vec<usize> = vec![0];
+    // Sum of `chains`, kept incrementally.
+    let mut chained = 0usize;
+    // A statement just ended: the chain resets unless the next word is `else`.
+    let mut ended = false;
+    let mut i = from;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b' ' | b'\t' | b'\r' | b'\n' => {
+                i += 1;
+                continue;
+            }
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                match text.get(i + 2..).and_then(|r| r.find("*/")) {
+                    Some(n) => i += n + 4,
+                    None => i = b.len(),
+                }
+                continue;
+            }
+            _ => {}
+        }
+        // A token: decide whether a pending statement end resets the chain.
+        let word_end = if c.is_ascii_alphabetic() || c == b'_' {
+            i + b[i..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_').count()
+        } else {
+            i
+        };
+        let word = &text[i..word_end];
+        if ended {
+            ended = false;
+            // `else` continues the `if` whose `then` is counted; `else:` is the
+            // default arm of `case`, after which nothing is open.
+            let continues = word == "else" && !text[word_end..].trim_start().starts_with(':');
+            if !continues {
+                let top = chains.last_mut().map_or(0, std::mem::take);
+                chained -= top;
+            }
+        }
+        match c {
+            b'(' | b'[' | b'{' => {
+                chains.push(0);
+                if chains.len() - 1 + chained > MAX_NESTING {
+                    return Some(i);
+                }
+                i += 1;
+            }
+            b')' | b']' | b'}' => {
+                if chains.len() > 1 {
+                    let top = chains.pop().unwrap_or(0);
+                    chained -= top;
+                }
+                // `}` ends a block statement (`if a then { } else { }`).
+                ended = c == b'}';
+                i += 1;
+            }
+            b';' => {
+                ended = true;
+                i += 1;
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'\'' => {
+                i += 1;
+                while i < b.len() && b[i] != b'\'' && b[i] != b'\n' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            _ if word_end > i => {
+                if word == "then" || word == "do" {
+                    if let Some(top) = chains.last_mut() {
+                        *top += 1;
+                    }
+                    chained += 1;
+                    if chains.len() - 1 + chained > MAX_NESTING {
+                        return Some(i);
+                    }
+                }
+                i = word_end;
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn depth_ok(s: &str) -> bool {
+        too_deep(s, 0).is_none()
+    }
+
+    #[test]
+    fn brackets() {
+        let ok = format!("{}1{}", "(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING));
+        assert!(depth_ok(&ok));
+        let bad = format!("{}1", "(".repeat(MAX_NESTING + 1));
+        assert_eq!(too_deep(&bad, 0), Some(MAX_NESTING));
+        assert_eq!(too_deep(&"[(".repeat(40), 0), Some(MAX_NESTING));
+        // Sequences do not nest.
+        assert!(depth_ok(&"(1) + ".repeat(1000)));
+        // Comments and strings do not count; a stray closer does not go negative.
+        let hidden =
+            format!("# {}\n/* {} */ \"{}\" ')' ))) (1)", "(".repeat(99), "[".repeat(99), "{".repeat(99));
+        assert!(depth_ok(&hidden));
+    }
+
+    #[test]
+    fn statements() {
+        let seq = "if a then x; else y; ".repeat(500);
+        assert!(depth_ok(&format!("filter f {{ {seq} }}")));
+        let blocks = "if a then { x; } else { y; } ".repeat(500);
+        assert!(depth_ok(&format!("filter f {{ {blocks} }}")));
+        let chain = format!("filter f {{ x; {} }}", "else if a then x; ".repeat(MAX_NESTING));
+        assert!(too_deep(&chain, 0).is_some());
+        let short = format!("filter f {{ if a then x; {} }}", "else if a then x; ".repeat(20));
+        assert!(depth_ok(&short));
+        let nested = format!("filter f {{ {} x; }}", "if a then ".repeat(MAX_NESTING));
+        assert!(too_deep(&nested, 0).is_some());
+        // `case` default arms are not nested statements.
+        let case = format!("filter f {{ case x {{ {} }} }}", "1: x; else: y; ".repeat(200));
+        assert!(depth_ok(&case));
+    }
+}
