@@ -170,6 +170,11 @@ fn ebgp_scenario(tag: &str, start_peer: impl FnOnce(&Lab, PeerSpec) -> Box<dyn P
     for p in DUT_V6_ROUTES {
         peer_has(p, DUT_V6);
     }
+
+    // Last (it masks nothing above): like BIRD 2, the DUT gives routes learned over eBGP its default
+    // LOCAL_PREF (`default bgp_local_pref`, 100), shown by `show route all`.
+    let r = dut.route("198.18.200.0/24").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.bird_attr("BGP.local_pref").as_deref(), Some("100"), "no BGP.local_pref 100:\n{}", r.raw);
     drop(peer);
 }
 
