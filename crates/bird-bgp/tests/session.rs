@@ -196,7 +196,7 @@ fn route_server_client_keeps_path_and_next_hop() {
 }
 
 #[test]
-fn import_limit_restart_ends_in_too_frequent_restarts() {
+fn import_limit_restart_closes_the_session_and_reconnects_after_the_error_wait() {
     let group = ThreadGroup::worker(2).unwrap();
     let a = Router::new(&group, [127, 0, 0, 41], 65001);
     let b = Router::new(&group, [127, 0, 0, 42], 65002);
@@ -204,9 +204,27 @@ fn import_limit_restart_ends_in_too_frequent_restarts() {
     a.statics(&nets.iter().map(String::as_str).collect::<Vec<_>>());
     let pa = a.bgp("pa", &b, |_, ch| ch.export_filter = birdproto::filter::accept_all());
     let pb = b.bgp("pb", &a, |_, ch| ch.import_limit = Some(Limit::new(5, LimitAction::Restart)));
-    wait("limit hit, then disabled for too frequent restarts", || {
-        pb.state().is_some_and(|s| s.disabled && s.message.as_deref() == Some("Too frequent restarts"))
-    });
-    assert!(count(&b.table) == 0 || !up(&pb));
-    drop(pa);
+    // The limit closes the session (BGP's own restart: Cease, error wait, reconnect), never more
+    // than 5 routes stay, and the instance is not disabled for restarting too often.
+    wait("limit hit", || pb.state().is_some_and(|s| s.info.contains("Route limit exceeded")));
+    wait("peer saw the Cease", || pa.state().is_some_and(|s| s.info.contains("Maximum number of prefixes")));
+    std::thread::sleep(Duration::from_millis(2500));
+    let s = pb.state().unwrap();
+    assert!(!s.disabled, "{:?} {:?}", s.message, s.info);
+    assert!(count(&b.table) <= 5);
+}
+
+#[test]
+fn import_limit_disable_keeps_the_session_down() {
+    let group = ThreadGroup::worker(2).unwrap();
+    let a = Router::new(&group, [127, 0, 0, 43], 65001);
+    let b = Router::new(&group, [127, 0, 0, 44], 65002);
+    let nets: Vec<String> = (0..10).map(|i| format!("198.51.{i}.0/24")).collect();
+    a.statics(&nets.iter().map(String::as_str).collect::<Vec<_>>());
+    let _pa = a.bgp("pa", &b, |_, ch| ch.export_filter = birdproto::filter::accept_all());
+    let pb = b.bgp("pb", &a, |_, ch| ch.import_limit = Some(Limit::new(5, LimitAction::Disable)));
+    wait("disabled by the limit", || pb.state().is_some_and(|s| s.disabled && s.state == PState::Down));
+    let s = pb.state().unwrap();
+    assert!(s.info.contains("Automatic shutdown: Route limit exceeded"), "{}", s.info);
+    wait("routes flushed", || count(&b.table) == 0);
 }

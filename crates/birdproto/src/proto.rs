@@ -165,6 +165,15 @@ pub trait Protocol: Send + 'static {
         let _ = (ctx, ch);
     }
 
+    /// A limit with action `restart` (`restart == true`) or `disable` was hit on channel traffic in
+    /// direction `dir`. Return true when the protocol handles it itself (BGP closes the session with
+    /// a Cease and reconnects after its error wait, not subject to the restart time limit); false lets
+    /// the framework restart or disable the instance.
+    fn limit_hit(&mut self, ctx: &mut ProtoCtx<'_>, dir: LimitDir, restart: bool) -> bool {
+        let _ = (ctx, dir, restart);
+        false
+    }
+
     /// Whether to offer `route` to the export filter at all (`false`: counted as rejected).
     fn preexport(&self, pe: Preexport<'_>, route: &Route) -> bool {
         let _ = (pe, route);
@@ -464,6 +473,10 @@ impl Core {
         let now = sh.clock.now();
         if self.st.state == PState::Up {
             for (restart, dir) in std::mem::take(&mut self.st.trips) {
+                let Core { proto, st } = self;
+                if proto.limit_hit(&mut Self::ctx(st, sh), dir, restart) {
+                    continue;
+                }
                 let msg = match dir {
                     LimitDir::Receive => "Receive limit exceeded",
                     LimitDir::Import => "Import limit exceeded",

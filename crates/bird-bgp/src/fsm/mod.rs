@@ -300,6 +300,14 @@ pub enum Event {
     ReceiveError(ConnId, WireError),
     /// Bytes were written to a connection (restarts keepalive and send hold timers).
     Sent(ConnId),
+    /// A receive or import limit with action `restart` (`true`) or `disable` was hit: Cease
+    /// "Maximum number of prefixes reached" (6/1), last error `Automatic shutdown: Route limit
+    /// exceeded`; with `restart` the protocol starts again after the (doubled) error wait, else it
+    /// stays down.
+    RouteLimit {
+        /// Restart (else disable).
+        restart: bool,
+    },
 }
 
 /// An output for the adapter to carry out, in order.
@@ -447,6 +455,12 @@ impl Fsm {
         }
     }
 
+    /// Whether the instance stays down once stopped (an operator stop, `disable after error`, a
+    /// limit with action `disable`) rather than starting again after the error wait.
+    pub fn is_disabled(&self) -> bool {
+        self.disabled
+    }
+
     /// The last error.
     pub fn last_error(&self) -> Option<&LastError> {
         self.last_error.as_ref()
@@ -519,6 +533,7 @@ impl Fsm {
             Event::Received(c, m) => format!("Received({c:?}, {})", m.kind().name()),
             Event::ReceiveError(c, _) => format!("ReceiveError({c:?})"),
             Event::Sent(c) => format!("Sent({c:?})"),
+            Event::RouteLimit { .. } => "RouteLimit".to_string(),
         };
         FsmError {
             event: name,
@@ -569,6 +584,19 @@ impl Fsm {
             }
             Event::TimerExpired(t) => {
                 self.timer(t, &mut o).map_err(|()| self.illegal(&Event::TimerExpired(t)))?
+            }
+            Event::RouteLimit { restart } => {
+                if !matches!(self.proto, ProtoState::Start | ProtoState::Up) {
+                    return Err(self.illegal(&Event::RouteLimit { restart }));
+                }
+                o.push(Output::Log("Route limit exceeded, shutting down".into()));
+                self.last_error = Some(LastError::RouteLimit);
+                if restart {
+                    self.bump_error_wait();
+                } else {
+                    self.disabled = true;
+                }
+                self.proto_stop(&mut o, Some(Notification::new(6, 1, Vec::new())));
             }
             Event::TcpConnected => {
                 if self.out.state != ConnState::Connect {

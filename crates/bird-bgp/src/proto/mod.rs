@@ -130,6 +130,8 @@ pub struct Bgp {
     flush_scheduled: bool,
     resume: Option<Callback>,
     last_local: Option<SocketAddr>,
+    /// A limit with action `disable` was hit: the coming shutdown sends Cease 6/1.
+    limit_disable: bool,
 }
 
 impl std::fmt::Debug for Bgp {
@@ -251,6 +253,7 @@ impl Bgp {
             flush_scheduled: false,
             resume: None,
             last_local: None,
+            limit_disable: false,
             cfg,
         }
     }
@@ -318,6 +321,13 @@ impl Bgp {
     fn fsm_state(&mut self, ctx: &mut ProtoCtx<'_>, s: ProtoState) {
         // The FSM stops after a failed session (and restarts itself after the error wait): flush the
         // routes the session brought by cycling the instance.
+        if s == ProtoState::Stop && self.fsm.is_disabled() && ctx.state() == PState::Up && !self.cycling {
+            // Stopped for good on its own (`disable after error`, a route limit): the instance goes
+            // down disabled, as BIRD shows it.
+            let msg = self.fsm.last_error().map_or_else(String::new, ToString::to_string);
+            ctx.schedule_down(false, msg);
+            return;
+        }
         if s == ProtoState::Stop && !self.cycling && matches!(ctx.state(), PState::Up | PState::Start) {
             let had_routes = ctx.state() == PState::Up || self.stale.iter().any(|&x| x);
             if had_routes && self.fsm.proto_state() != ProtoState::Down {
@@ -971,7 +981,12 @@ impl Protocol for Bgp {
             return PState::Down;
         }
         if self.fsm.proto_state() != ProtoState::Down {
-            self.feed(ctx, Event::Stop { subcode: 2, message: None });
+            let ev = if std::mem::take(&mut self.limit_disable) {
+                Event::RouteLimit { restart: false }
+            } else {
+                Event::Stop { subcode: 2, message: None }
+            };
+            self.feed(ctx, ev);
         }
         self.stop_everything(ctx);
         PState::Down
@@ -1027,6 +1042,20 @@ impl Protocol for Bgp {
                 self.schedule_flush(ctx);
             }
         }
+    }
+
+    fn limit_hit(&mut self, ctx: &mut ProtoCtx<'_>, _dir: birdproto::limit::LimitDir, restart: bool) -> bool {
+        if self.fsm.proto_state() == ProtoState::Down {
+            return false;
+        }
+        if restart {
+            // Cease 6/1, then the FSM reconnects after its error wait (BIRD's BGP does the same).
+            self.feed(ctx, Event::RouteLimit { restart: true });
+            return true;
+        }
+        // The framework disables the instance; shutdown() sends the Cease.
+        self.limit_disable = true;
+        false
     }
 
     fn preexport(&self, pe: birdproto::Preexport<'_>, route: &Route) -> bool {
@@ -1099,9 +1128,12 @@ impl Protocol for Bgp {
             if let Some(nh) = self.est.as_ref().filter(|e| e.active[i]).and_then(|e| e.self_nh[i]) {
                 c.extra.push(format!("    BGP Next hop:   {nh}"));
             }
-            let igp = bc.igp_table.as_ref().map_or_else(|| c.table.clone(), |t| t.name().to_owned());
-            let fam = if bc.afi_safi.afi == 2 { "IPv6" } else { "IPv4" };
-            c.extra.push(format!("    IGP {fam} table: {igp}"));
+            // The IGP table is used (and shown) only for recursive next hops.
+            if bc.gateway_recursive.unwrap_or(!self.cfg.is_direct()) {
+                let igp = bc.igp_table.as_ref().map_or_else(|| c.table.clone(), |t| t.name().to_owned());
+                let fam = if bc.afi_safi.afi == 2 { "IPv6" } else { "IPv4" };
+                c.extra.push(format!("    IGP {fam} table: {igp}"));
+            }
         }
     }
 

@@ -15,7 +15,7 @@
 //! A route is refused (treated as a withdrawal, as BIRD does) when its AS_PATH holds our AS more often
 //! than `allow local as` permits (eBGP), when its ORIGINATOR_ID is our router id or its CLUSTER_LIST
 //! holds our cluster id (iBGP, RFC 4456 §8), or when RFC 9234's ingress procedure finds a leak.
-//! LOCAL_PREF from eBGP is dropped unless `allow bgp_local_pref`; `default bgp_local_pref` and
+//! LOCAL_PREF from eBGP is dropped unless `allow bgp_local_pref`; `default bgp_local_pref` (100) and
 //! `default bgp_med` fill in missing values.
 //!
 //! # Export
@@ -257,10 +257,10 @@ pub fn import_attrs(
     set.from = Some(s.neighbor);
     set.igp_metric = igp_metric;
     set.set_all(attrs).map_err(|_| ImportRefusal::Invalid)?;
-    if let Some(lp) = s.default_local_pref {
-        if set.bgp_local_pref().is_none() {
-            set.set(AttrId::BGP_LOCAL_PREF, AttrValue::Int(lp)).map_err(|_| ImportRefusal::Invalid)?;
-        }
+    if set.bgp_local_pref().is_none() {
+        // BIRD attaches `default bgp_local_pref` (100) to routes arriving without one (eBGP).
+        let lp = s.default_local_pref.unwrap_or(DEFAULT_LOCAL_PREF);
+        set.set(AttrId::BGP_LOCAL_PREF, AttrValue::Int(lp)).map_err(|_| ImportRefusal::Invalid)?;
     }
     if let Some(med) = s.default_med {
         if set.bgp_med().is_none() {
@@ -411,7 +411,7 @@ mod tests {
             Some(ImportRefusal::AsLoop)
         );
         let set = import_attrs(&s, attrs(&[65001, 3], Some(300)), Dest::Blackhole, None).unwrap();
-        assert_eq!(set.bgp_local_pref(), None);
+        assert_eq!(set.bgp_local_pref(), Some(DEFAULT_LOCAL_PREF));
         assert_eq!(set.from, Some(s.neighbor));
         let mut allow = s.clone();
         allow.allow_local_as = 1;
