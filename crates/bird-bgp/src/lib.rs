@@ -1,11 +1,12 @@
-//! BGP for birdd: the sans-IO core, a wire codec and a finite state machine.
+//! BGP for birdd: a sans-IO core (wire codec and finite state machine) and the protocol that runs it on
+//! birdloop ([`proto`]).
 //!
-//! Both halves are pure (STYLE rule 3): no sockets, no clocks, no threads. The session adapter on
-//! birdloop (a later part of this crate) owns the TCP connections and timers, feeds bytes to
-//! [`wire::frame_len`] and [`wire::Message::decode`], feeds [`fsm::Event`]s to [`fsm::Fsm::step`] and
-//! carries out the returned [`fsm::Output`]s; the routing glue (decision process, route reflection,
-//! route server, export packing) consumes [`wire::UpdateDecoded::families`] and produces UPDATEs
-//! with [`wire::UpdatePacker`].
+//! The core is pure (STYLE rule 3): no sockets, no clocks, no threads. The session adapter in [`proto`]
+//! owns the TCP connections and timers in the protocol's own loop, feeds bytes to [`wire::frame_len`]
+//! and [`wire::Message::decode`], feeds [`fsm::Event`]s to [`fsm::Fsm::step`] and carries out the
+//! returned [`fsm::Output`]s; its routing part ([`proto::route`]: decision process, route reflection,
+//! route server, next hops) consumes [`wire::UpdateDecoded::families`] and produces UPDATEs with
+//! [`wire::UpdatePacker`]. See [`proto`] for the threads, backpressure (cork → RX pause) and states.
 //!
 //! ```text
 //!   TCP bytes ──frame_len──▶ Message::decode(ctx) ──▶ Event::Received ──▶ Fsm::step ──▶ Output::Deliver(UPDATE)
@@ -86,7 +87,7 @@
 //! | 2918 | Route Refresh Capability for BGP-4 | supported (codec, capability) |
 //! | 4271 | A Border Gateway Protocol 4 (BGP-4) | supported (codec, FSM §8 with BIRD's two-connection model; delay open not implemented) |
 //! | 4360 | BGP Extended Communities Attribute | supported (as opaque 8-byte values) |
-//! | 4456 | BGP Route Reflection | partial (ORIGINATOR_ID, CLUSTER_LIST codec; reflection in the routing glue) |
+//! | 4456 | BGP Route Reflection | supported (`rr client`, `rr cluster id`, loop checks) |
 //! | 4724 | Graceful Restart Mechanism for BGP | partial (capability both ways; receiving side in the FSM: `SessionDown { graceful }`, restart timer, a new connection as restart; End-of-RIB markers; the restarting side is not done) |
 //! | 4760 | Multiprotocol Extensions for BGP-4 | supported (AFI/SAFI generic in capabilities; IP prefixes decoded for AFI 1/2, SAFI 1/2) |
 //! | 5492 | Capabilities Advertisement with BGP-4 | supported (unknown capabilities kept; OPEN without capabilities after a 2/4 NOTIFICATION) |
@@ -95,7 +96,7 @@
 //! | 6793 | BGP Support for Four-Octet AS Number Space | supported (AS_TRANS, AS4_PATH/AS4_AGGREGATOR both ways) |
 //! | 7313 | Enhanced Route Refresh Capability for BGP-4 | supported (codec: BoRR/EoRR, 7/1 length error) |
 //! | 7606 | Revised Error Handling for BGP UPDATE Messages | supported (see above) |
-//! | 7705 | Autonomous System Migration Mechanisms | not in the core (local-as handling belongs to the routing glue) |
+//! | 7705 | Autonomous System Migration Mechanisms | partial (`allow local as`) |
 //! | 7911 | Advertisement of Multiple Paths in BGP | supported (capability, path ids per family and direction) |
 //! | 8092 | BGP Large Communities Attribute | supported |
 //! | 8538 | Notification Message Support for BGP Graceful Restart | partial (N bit parsed and sent) |
