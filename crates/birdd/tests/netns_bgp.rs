@@ -446,3 +446,60 @@ fn import_limit_disable_after_error_then_raise() {
         }
     });
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Scenario 1b: one session, two channels.
+
+/// One eBGP session over IPv4 carrying both the ipv4 and the ipv6 channel (IPv6 next hops taken from the
+/// interface), against a BIRD 2 peer: both families flow both ways with the right next hops.
+#[test]
+#[ignore = "needs root; run by cargo xtask netns-test"]
+fn ebgp_one_session_ipv4_ipv6_channels_with_bird2() {
+    let Some(kind) = setup("mp", &[BIRD2]) else { return };
+    let _serial = lab::serial();
+    let lab = Lab::new("mp", 1);
+    let session = |local: &str, las: u32, nb: &str, nas: u32| {
+        format!(
+            "protocol bgp p1 {{\n  local {local} as {las};\n  neighbor {nb} as {nas};\n  {BIRD_TIMERS}\n  \
+             ipv4 {{ import all; export all; }};\n  ipv6 {{ import all; export all; }};\n}}\n"
+        )
+    };
+    let all: Vec<&str> = DUT_V4_ROUTES.iter().chain(&DUT_V6_ROUTES).copied().collect();
+    let dut = start_dut(&lab, kind, &dut_config(&all, &session(DUT_V4, DUT_AS, &peer_v4(1), PEER_AS)));
+    let ps = spec(1, PEER_AS, &PEER_V4_ROUTES, &PEER_V6_ROUTES);
+    let mut conf = Bird2Peer::config(&PeerSpec { v6_session: false, ..ps.clone() }, "");
+    // The generated dut4 session carries ipv4 only: replace it by one with both channels.
+    conf.truncate(conf.find("protocol bgp dut4").unwrap());
+    conf += &session(&peer_v4(1), PEER_AS, DUT_V4, DUT_AS).replace("protocol bgp p1", "protocol bgp dut4");
+    let peer = Bird2Peer::start_with(&lab, ps, &conf);
+
+    lab.wait("DUT p1 Established", WAIT, || dut.established("p1"));
+    for (table, want) in [("master4", &PEER_V4_ROUTES), ("master6", &PEER_V6_ROUTES)] {
+        lab.wait(&format!("DUT: the peer's routes in {table}"), WAIT, || {
+            let (got, raw) = dut.prefixes(&format!("table {table} protocol p1"));
+            if got == want {
+                Ok(())
+            } else {
+                let more = dut.birdc("show protocols all p1");
+                let peer_side = peer.bird.birdc("show protocols all dut4");
+                Err(format!("got {got:?}\n{raw}--- DUT\n{more}--- peer\n{peer_side}"))
+            }
+        });
+    }
+    let r = dut.route("2001:db8:200::/48").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.as_path, PEER_AS.to_string(), "{}", r.raw);
+    assert!(r.next_hop_is(&peer_v6(1)), "IPv6 next hop over the IPv4 session: {}", r.raw);
+    let r = dut.route("198.18.200.0/24").unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.next_hop_is(&peer_v4(1)), "{}", r.raw);
+    for (p, nh) in [(DUT_V4_ROUTES[0], DUT_V4), (DUT_V6_ROUTES[0], DUT_V6)] {
+        let r = lab.wait(&format!("peer: {p}"), WAIT, || peer.route(p));
+        assert_eq!(r.as_path, DUT_AS.to_string(), "{}", r.raw);
+        assert!(r.next_hop_is(nh), "{p}: next hop {:?}, want {nh}: {}", r.next_hop, r.raw);
+    }
+
+    // Last: `show route protocol p1` without a table lists the tables of all of p1's channels.
+    let (got, raw) = dut.prefixes("protocol p1");
+    let mut want: Vec<&str> = PEER_V4_ROUTES.iter().chain(&PEER_V6_ROUTES).copied().collect();
+    want.sort();
+    assert_eq!(got, want, "`show route protocol p1` should list both channels' tables:\n{raw}");
+}
