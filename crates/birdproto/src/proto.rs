@@ -795,7 +795,7 @@ impl Core {
             }
             // Reading the clock per item costs more than a route's export: check every 32 items.
             budget_check = budget_check.wrapping_add(1);
-            if budget_check % 32 == 0 && !birdloop::task_still_in_limit() {
+            if budget_check.is_multiple_of(32) && !birdloop::task_still_in_limit() {
                 self.st.channels[i].sync_export_count();
                 sh.lp.events().send(&self.st.ev_export[i]);
                 return;

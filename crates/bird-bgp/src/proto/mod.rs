@@ -724,11 +724,7 @@ impl Bgp {
                         ctx.refresh_begin(ch);
                         self.stale[ch] = true;
                     }
-                    RefreshSubtype::End => {
-                        if std::mem::take(&mut self.stale[ch]) {
-                            ctx.refresh_end(ch);
-                        }
-                    }
+                    RefreshSubtype::End if std::mem::take(&mut self.stale[ch]) => ctx.refresh_end(ch),
                     _ => {}
                 }
             }
