@@ -286,7 +286,8 @@ fn route_server_three_clients() {
 // Scenario 6: RFC 7606 treat-as-withdraw.
 
 /// ExaBGP sends a route with a 2-byte MED and one with ORIGIN 5 (both treat-as-withdraw under RFC 7606),
-/// then a good one: the session stays Established, only the good route is installed.
+/// one with a 2-byte AGGREGATOR (attribute discard), then a good one: the session stays Established, the
+/// good route is installed, the third one without its AGGREGATOR, the first two not at all.
 #[test]
 #[ignore = "needs root; run by cargo xtask netns-test"]
 fn malformed_update_treat_as_withdraw() {
@@ -299,6 +300,7 @@ fn malformed_update_treat_as_withdraw() {
     let routes = [
         format!("198.18.221.0/24 next-hop {nh} attribute [ 0x04 0x80 0x0000 ]"),
         format!("198.18.222.0/24 next-hop {nh} attribute [ 0x01 0x40 0x05 ]"),
+        format!("198.18.223.0/24 next-hop {nh} attribute [ 0x07 0xc0 0x0001 ]"),
         format!("198.18.220.0/24 next-hop {nh} med 20"),
     ];
     let mut exa = ExabgpPeer::start(&lab, spec(1, PEER_AS, &[], &[]), &routes);
@@ -307,21 +309,24 @@ fn malformed_update_treat_as_withdraw() {
         dut.established("exa")
     });
     lab.wait("DUT: the good route 198.18.220.0/24", WAIT, || dut.route("198.18.220.0/24"));
+    let r = lab.wait("DUT: 198.18.223.0/24 (attribute discard)", WAIT, || dut.route("198.18.223.0/24"));
+    assert_eq!(r.bird_attr("BGP.aggregator"), None, "the malformed AGGREGATOR was kept:\n{}", r.raw);
+    assert_eq!(r.as_path, PEER_AS.to_string(), "{}", r.raw);
     let since = dut.since("exa");
     lab.hold("session Established without the malformed routes", Duration::from_secs(3), || {
         dut.established("exa")?;
         let (got, raw) = dut.prefixes("protocol exa");
-        if got != ["198.18.220.0/24"] {
+        if got != ["198.18.220.0/24", "198.18.223.0/24"] {
             return Err(format!("routes from exa: {got:?}\n{raw}"));
         }
         Ok(())
     });
     assert_eq!(dut.since("exa"), since, "the session flapped");
-    // ExaBGP did send them: three UPDATEs (BIRD 2 as the DUT logs "Malformed MULTI_EXIT_DISC attribute -
-    // invalid length (2)" and "Malformed ORIGIN attribute - invalid value (5)" for the first two), and got
-    // no NOTIFICATION back.
+    // ExaBGP did send them: four UPDATEs (BIRD 2 as the DUT logs "Malformed MULTI_EXIT_DISC attribute -
+    // invalid length (2)", "Malformed ORIGIN attribute - invalid value (5)" and "Malformed AGGREGATOR
+    // attribute - invalid length (2)"), and got no NOTIFICATION back.
     let log = exa.log_text();
-    assert!(log.contains(">> 3 UPDATE(s)"), "exabgp did not send the three updates:\n{log}");
+    assert!(log.contains(">> 4 UPDATE(s)"), "exabgp did not send the four updates:\n{log}");
     assert!(!log.to_ascii_lowercase().contains("notification"), "exabgp saw a notification:\n{log}");
 }
 
