@@ -63,12 +63,14 @@ pub(crate) fn too_deep(text: &str, from: usize) -> Option<usize> {
         } else {
             i
         };
-        let word = &text[i..word_end];
+        // Bytes, not `str`: `i` may be inside a multi-byte character.
+        let word = &b[i..word_end];
         if ended {
             ended = false;
             // `else` continues the `if` whose `then` is counted; `else:` is the
             // default arm of `case`, after which nothing is open.
-            let continues = word == "else" && !text[word_end..].trim_start().starts_with(':');
+            let continues =
+                word == b"else" && b[word_end..].iter().find(|c| !c.is_ascii_whitespace()) != Some(&b':');
             if !continues {
                 let top = chains.last_mut().map_or(0, std::mem::take);
                 chained -= top;
@@ -110,7 +112,7 @@ pub(crate) fn too_deep(text: &str, from: usize) -> Option<usize> {
                 i += 1;
             }
             _ if word_end > i => {
-                if word == "then" || word == "do" {
+                if word == b"then" || word == b"do" {
                     if let Some(top) = chains.last_mut() {
                         *top += 1;
                     }
@@ -148,6 +150,8 @@ mod tests {
         let hidden =
             format!("# {}\n/* {} */ \"{}\" ')' ))) (1)", "(".repeat(99), "[".repeat(99), "{".repeat(99));
         assert!(depth_ok(&hidden));
+        // Multi-byte characters anywhere (the scan steps bytes).
+        assert!(depth_ok("# é\n\"ü\" 'ö' ✓ (é) [✓] {{ é then ü }}"));
     }
 
     #[test]
