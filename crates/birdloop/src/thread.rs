@@ -326,9 +326,9 @@ impl ThreadCore {
             timeout = Duration::ZERO;
         }
 
-        if !timeout.is_zero() {
-            birdrcu::flush();
-        }
+        // Between tasks, every iteration: a thread that never sleeps must still hand its deferred frees
+        // (retired route lists, journal blocks) on and run the ready ones, or memory grows with the load.
+        birdrcu::flush();
         let t_poll = Time::now_monotonic();
         if let Err(e) = self.shared.poller.wait(&mut self.events, Some(timeout)) {
             tracing::error!(target: "bird::loop::wakeup", thread = self.shared.id, "poll failed: {e}");
