@@ -11,6 +11,7 @@
 //! Every step prints the command it runs; the first failing step stops the run with its exit code.
 
 mod bench;
+mod fuzz;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,7 @@ fn main() {
         "stress" => stress(),
         "netns-test" => netns_test(),
         "bench" => bench::bench(rest),
+        "fuzz" => fuzz::fuzz(rest),
         "-h" | "--help" | "help" => {
             print_help();
             Ok(())
