@@ -106,6 +106,7 @@ fn ci() -> Step {
     let mut test = cargo();
     test.args(["test", "--workspace"]);
     run("tests", test)?;
+    fuzz::fuzz(&["--quick".into()])?;
     loom(true)
 }
 
