@@ -219,7 +219,15 @@ pub(crate) fn bench(args: &[String]) -> Step {
     let out_dir = root().join("target/bench");
     if let Some(jsonl) = o.report.clone() {
         let head = fs::read_to_string(jsonl.with_extension("head.md")).unwrap_or_default();
-        return finish(&o, &jsonl, &head, &Prep::default());
+        let mut prep = Prep::default();
+        for l in fs::read_to_string(jsonl.with_extension("prep")).unwrap_or_default().lines() {
+            match l.split_once('\t') {
+                Some(("note", n)) => prep.notes.push(n.to_string()),
+                Some(("rejected", r)) => prep.rejected.push(r.to_string()),
+                _ => {}
+            }
+        }
+        return finish(&o, &jsonl, &head, &prep);
     }
     if !is_root() {
         eprintln!("xtask: bench: rsbench needs root (network namespaces): run as root or via sudo");
@@ -357,6 +365,10 @@ pub(crate) fn bench(args: &[String]) -> Step {
     let runs = parse_cases(&o.cases).map(|c| c.len()).unwrap_or(0) * o.reps as usize * variants.len();
     let head = header(&o, &shown.join(" "), &rel_jsonl, &variants);
     let _ = fs::write(jsonl.with_extension("head.md"), &head);
+    let saved: Vec<String> = (prep.notes.iter().map(|n| format!("note\t{n}")))
+        .chain(prep.rejected.iter().map(|r| format!("rejected\t{r}")))
+        .collect();
+    let _ = fs::write(jsonl.with_extension("prep"), saved.join("\n") + "\n");
     eprintln!("xtask: bench: {runs} runs; JSON lines in {}", jsonl.display());
     eprintln!("xtask: bench: {cmd:?}");
     cmd.stdout(Stdio::null()).stderr(Stdio::piped());
@@ -420,7 +432,7 @@ fn finish(o: &Opts, jsonl: &Path, head: &str, prep: &Prep) -> Step {
         head.to_string()
     };
     // Paths in the workspace are shown relative to it.
-    let section = (head + &body(&rows, prep)).replace(&format!("{}/", root().display()), "");
+    let section = wrap(&(head + &body(&rows, prep)).replace(&format!("{}/", root().display()), ""), 110);
     println!("{section}");
     let failed = rows.iter().any(|r| !r.ok) || !prep.rejected.is_empty();
     if o.write {
@@ -437,6 +449,33 @@ fn finish(o: &Opts, jsonl: &Path, head: &str, prep: &Prep) -> Step {
         return Err(1);
     }
     Ok(())
+}
+
+/// Wraps prose lines and bullets at `width` columns (tables and headings stay as they are).
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.chars().count() <= width || line.starts_with('|') || line.starts_with('#') {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let indent = if line.starts_with("* ") { "  " } else { "" };
+        let mut cur = String::new();
+        for word in line.split(' ') {
+            if !cur.trim().is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+                out.push_str(cur.trim_end());
+                out.push('\n');
+                cur = indent.to_string();
+            } else if !cur.is_empty() && !cur.ends_with(' ') {
+                cur.push(' ');
+            }
+            cur.push_str(word);
+        }
+        out.push_str(cur.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 fn replace_section(doc: &str, section: &str) -> String {
@@ -547,8 +586,16 @@ fn body(rows: &[Row], prep: &Prep) -> String {
          last UPDATE the observer got (later than t_full with P > 1: best paths keep changing); t_withdraw: all \
          routes gone after the feeders withdraw; times in s from the feeders' start. CPU: daemon CPU from the \
          start to settled (all threads). RSS: daemon RSS once settled; bytes/route = (RSS settled − RSS before) \
-         / (P×N). Other CPU: CPU of unrelated processes during the run (noise).\n"
+         / (P×N); RSS after withdraw: once the withdrawals settled. Other CPU: CPU of unrelated processes \
+         during the run (noise). threads: `THREADS` in the template (`thread group worker`).\n"
     );
+    let all: Vec<&Row> = rows.iter().collect();
+    if let Some(busy) = median(&all, "busy_before_pct") {
+        let _ = writeln!(
+            b,
+            "Load: the machine was {busy:.0}% busy in the second before a run (median; 100% = both cores).\n"
+        );
+    }
     // Groups in first-seen order: case, then daemon as in the matrix.
     let mut keys: Vec<Key> = Vec::new();
     let mut groups: BTreeMap<Key, Vec<&Row>> = BTreeMap::new();
@@ -561,16 +608,16 @@ fn body(rows: &[Row], prep: &Prep) -> String {
     }
     let _ = writeln!(
         b,
-        "| case (N × P) | daemon | threads | n | t_full s | t_settle s | t_withdraw s | CPU s | RSS MiB | bytes/route | other CPU s |"
+        "| case (N × P) | daemon | threads | n | t_full s | t_settle s | t_withdraw s | CPU s | RSS MiB | bytes/route | RSS after withdraw MiB | other CPU s |"
     );
-    let _ = writeln!(b, "|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(b, "|---|---|---|---|---|---|---|---|---|---|---|---|");
     for k in &keys {
         let g = &groups[k];
         let ok = g.iter().filter(|r| r.ok).count();
         let m = |f: &str| median(g, f);
         let _ = writeln!(
             b,
-            "| {} | {} | {} | {ok}/{} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {ok}/{} | {} | {} | {} | {} | {} | {} | {} | {} |",
             case_name(k.routes, k.peers),
             k.label,
             k.threads.map(|t| t.to_string()).unwrap_or_else(|| "–".into()),
@@ -581,6 +628,7 @@ fn body(rows: &[Row], prep: &Prep) -> String {
             fmt_num(m("cpu_announce_s"), 3),
             fmt_num(m("full_rss_kb").map(|k| k / 1024.0), 1),
             fmt_num(m("bytes_per_route"), 0),
+            fmt_num(m("end_rss_kb").map(|k| k / 1024.0), 1),
             fmt_num(m("win_other_cpu_s"), 2),
         );
     }
