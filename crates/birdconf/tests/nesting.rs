@@ -195,6 +195,12 @@ fn nesting_limit() {
     let chain =
         format!("{{ if true then accept; {} }}", "else if true then accept; ".repeat(MAX_NESTING - 2));
     parse_filter_block(&chain).unwrap();
+    // Each prefix `!` is a level of the tree (4000 of them, from one 4 KB CLI
+    // line, overflowed the filter compiler's stack).
+    let e = expr(&format!("{}net", "!".repeat(4000))).unwrap_err();
+    assert_eq!(e.to_string(), format!(":1:{} nesting too deep", MAX_NESTING + 1));
+    expr(&format!("{}net", "!".repeat(MAX_NESTING))).unwrap();
+    assert_eq!(expr(&format!("{}net", "!(".repeat(MAX_NESTING))).unwrap_err().message, "nesting too deep");
 }
 
 #[test]

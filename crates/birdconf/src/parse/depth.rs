@@ -17,21 +17,33 @@
 /// Deepest nesting of brackets plus chained statements accepted.
 pub const MAX_NESTING: usize = 64;
 
+/// What is open in one bracket level besides nested brackets.
+#[derive(Default)]
+struct Level {
+    /// Statements still open through `then` or `do`.
+    chain: usize,
+    /// Prefix `!` not yet applied to a complete operand.
+    nots: usize,
+}
+
 /// Offset of the first token that nests deeper than [`MAX_NESTING`] in
 /// `text[from..]`, if any.
 ///
-/// The depth is the number of open brackets plus, in each bracket level, the
-/// number of statements still open through `then` or `do`
-/// (`if a then if b then x;` is two deep at `x`; an `else if` chain grows by
-/// one per `else if`, as in the parser). That count is reset when a statement
-/// ends (`;` or a closing `}`) unless `else` follows, which continues the
-/// open `if`.
+/// The depth is the number of open brackets plus, in each bracket level:
+///
+/// * the statements still open through `then` or `do` (`if a then if b then
+///   x;` is two deep at `x`; an `else if` chain grows by one per `else if`,
+///   as in the parser). That count is reset when a statement ends (`;` or a
+///   closing `}`) unless `else` follows, which continues the open `if`;
+/// * the prefix `!` waiting for their operand (`!!!(x)` is four deep at `x`;
+///   each `!` is one level of the expression tree). They are reset by the
+///   next token that is not a `!` or an opening bracket.
 pub(crate) fn too_deep(text: &str, from: usize) -> Option<usize> {
     let b = text.as_bytes();
-    // Open statement chain per bracket level; its length is the bracket depth.
-    let mut chains: Vec<usize> = vec![0];
-    // Sum of `chains`, kept incrementally.
-    let mut chained = 0usize;
+    // One entry per open bracket, plus the top level.
+    let mut levels: Vec<Level> = vec![Level::default()];
+    // Sum of `chain + nots` over `levels`, kept incrementally.
+    let mut extra = 0usize;
     // A statement just ended: the chain resets unless the next word is `else`.
     let mut ended = false;
     let mut i = from;
@@ -57,7 +69,6 @@ pub(crate) fn too_deep(text: &str, from: usize) -> Option<usize> {
             }
             _ => {}
         }
-        // A token: decide whether a pending statement end resets the chain.
         let word_end = if c.is_ascii_alphabetic() || c == b'_' {
             i + b[i..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_').count()
         } else {
@@ -72,22 +83,43 @@ pub(crate) fn too_deep(text: &str, from: usize) -> Option<usize> {
             let continues =
                 word == b"else" && b[word_end..].iter().find(|c| !c.is_ascii_whitespace()) != Some(&b':');
             if !continues {
-                let top = chains.last_mut().map_or(0, std::mem::take);
-                chained -= top;
+                if let Some(top) = levels.last_mut() {
+                    extra -= std::mem::take(&mut top.chain);
+                }
             }
         }
+        let prefix_not = c == b'!' && !matches!(b.get(i + 1), Some(b'=' | b'~'));
+        let opening = matches!(c, b'(' | b'[' | b'{');
+        if !prefix_not && !opening {
+            // This token completes (or follows) the operand of pending `!`.
+            if let Some(top) = levels.last_mut() {
+                extra -= std::mem::take(&mut top.nots);
+            }
+        }
+        let start = i;
+        let mut deeper = false;
         match c {
-            b'(' | b'[' | b'{' => {
-                chains.push(0);
-                if chains.len() - 1 + chained > MAX_NESTING {
-                    return Some(i);
+            _ if prefix_not => {
+                if let Some(top) = levels.last_mut() {
+                    top.nots += 1;
                 }
+                extra += 1;
+                deeper = true;
+                i += 1;
+            }
+            _ if opening => {
+                levels.push(Level::default());
+                deeper = true;
                 i += 1;
             }
             b')' | b']' | b'}' => {
-                if chains.len() > 1 {
-                    let top = chains.pop().unwrap_or(0);
-                    chained -= top;
+                if levels.len() > 1 {
+                    let top = levels.pop().unwrap_or_default();
+                    extra -= top.chain + top.nots;
+                }
+                // The bracket closes the operand of `!` before it.
+                if let Some(top) = levels.last_mut() {
+                    extra -= std::mem::take(&mut top.nots);
                 }
                 // `}` ends a block statement (`if a then { } else { }`).
                 ended = c == b'}';
@@ -97,33 +129,27 @@ pub(crate) fn too_deep(text: &str, from: usize) -> Option<usize> {
                 ended = true;
                 i += 1;
             }
-            b'"' => {
+            b'"' | b'\'' => {
                 i += 1;
-                while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'\'' => {
-                i += 1;
-                while i < b.len() && b[i] != b'\'' && b[i] != b'\n' {
+                while i < b.len() && b[i] != c && b[i] != b'\n' {
                     i += 1;
                 }
                 i += 1;
             }
             _ if word_end > i => {
                 if word == b"then" || word == b"do" {
-                    if let Some(top) = chains.last_mut() {
-                        *top += 1;
+                    if let Some(top) = levels.last_mut() {
+                        top.chain += 1;
                     }
-                    chained += 1;
-                    if chains.len() - 1 + chained > MAX_NESTING {
-                        return Some(i);
-                    }
+                    extra += 1;
+                    deeper = true;
                 }
                 i = word_end;
             }
             _ => i += 1,
+        }
+        if deeper && levels.len() - 1 + extra > MAX_NESTING {
+            return Some(start);
         }
     }
     None
@@ -166,6 +192,13 @@ mod tests {
         assert!(depth_ok(&short));
         let nested = format!("filter f {{ {} x; }}", "if a then ".repeat(MAX_NESTING));
         assert!(too_deep(&nested, 0).is_some());
+        // Prefix `!` nest the expression tree; `!=` and `!~` are operators.
+        assert!(depth_ok(&format!("{}x", "!".repeat(MAX_NESTING))));
+        assert_eq!(too_deep(&format!("{}x", "!".repeat(MAX_NESTING + 1)), 0), Some(MAX_NESTING));
+        assert!(too_deep(&format!("{}x", "!(".repeat(MAX_NESTING / 2 + 1)), 0).is_some());
+        assert!(depth_ok(&format!("{}x", "!x && ".repeat(1000))));
+        assert!(depth_ok(&"a != b && c !~ d && ".repeat(1000)));
+        assert!(depth_ok(&"if !(!a) then x; ".repeat(1000)));
         // `case` default arms are not nested statements.
         let case = format!("filter f {{ case x {{ {} }} }}", "1: x; else: y; ".repeat(200));
         assert!(depth_ok(&case));
