@@ -284,6 +284,17 @@ impl ProtoCtx<'_> {
         self.st.state
     }
 
+    /// Whether the instance is going down to start again (an operator `restart`, a reconfiguration),
+    /// rather than to stay down.
+    pub fn is_restarting(&self) -> bool {
+        self.st.restarting
+    }
+
+    /// The message given with `disable`/`restart` (BGP sends it as the shutdown communication).
+    pub fn down_message(&self) -> Option<&str> {
+        self.st.message.as_deref()
+    }
+
     /// The loop clock.
     pub fn now(&self) -> Time {
         self.sh.clock.now()

@@ -1077,6 +1077,8 @@ impl Fsm {
         }
         self.conn_idle(other, o);
         o.push(Output::Log("BGP session established".into()));
+        // An established session shows no old error (as BIRD).
+        self.last_error = None;
         if self.gr_active {
             // The glue ends the stale phase at End-of-RIB.
             self.gr_active = false;

@@ -980,7 +980,10 @@ impl Protocol for Bgp {
             let ev = if std::mem::take(&mut self.limit_disable) {
                 Event::RouteLimit { restart: false }
             } else {
-                Event::Stop { subcode: 2, message: None }
+                // Cease: administrative reset for a restart, administrative shutdown otherwise, with the
+                // operator's message as the shutdown communication (RFC 9003).
+                let subcode = if ctx.is_restarting() { 4 } else { 2 };
+                Event::Stop { subcode, message: ctx.down_message().map(str::to_owned) }
             };
             self.feed(ctx, ev);
         }
