@@ -27,8 +27,8 @@ fn over_budget<T>(r: &Result<T, ConfigError>) -> bool {
     matches!(r, Err(e) if e.message.contains("limit reached"))
 }
 
-/// The smallest call budget with which `parse` completes (successfully or
-/// with an ordinary error), by bisection; panics past 2^24 calls.
+/// The smallest call budget (within 1/16) with which `parse` completes
+/// (successfully or with an ordinary error), by bisection; panics past 2^24 calls.
 fn calls_needed<T>(parse: impl Fn() -> Result<T, ConfigError>) -> usize {
     let budget = |n: usize| {
         pest::set_call_limit(NonZeroUsize::new(n));
@@ -41,8 +41,9 @@ fn calls_needed<T>(parse: impl Fn() -> Result<T, ConfigError>) -> usize {
         hi *= 2;
         assert!(hi <= 1 << 24, "parse needs over {hi} pest calls: exponential backtracking?");
     }
-    let mut lo = 1usize;
-    while lo < hi {
+    // Within 1/16: plenty for comparing growth, and a few parses fewer.
+    let mut lo = if hi == 1 << 10 { 1 } else { hi / 2 };
+    while lo + hi / 16 < hi {
         let mid = lo + (hi - lo) / 2;
         if budget(mid) {
             hi = mid;
