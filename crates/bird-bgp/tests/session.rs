@@ -228,3 +228,19 @@ fn import_limit_disable_keeps_the_session_down() {
     assert!(s.info.contains("Automatic shutdown: Route limit exceeded"), "{}", s.info);
     wait("routes flushed", || count(&b.table) == 0);
 }
+
+#[test]
+fn tcp_md5_signed_sessions_need_the_same_password() {
+    let group = ThreadGroup::worker(2).unwrap();
+    let a = Router::new(&group, [127, 0, 0, 51], 65001);
+    let b = Router::new(&group, [127, 0, 0, 52], 65002);
+    let c = Router::new(&group, [127, 0, 0, 53], 65003);
+    let pa = a.bgp("pa", &b, |c, _| c.password = Some("s3cret".into()));
+    let pb = b.bgp("pb", &a, |c, _| c.password = Some("s3cret".into()));
+    wait("signed session up", || up(&pa) && up(&pb));
+    // A wrong key: the SYNs are dropped, the session never comes up.
+    let pc = c.bgp("pc", &a, |c, _| c.password = Some("other".into()));
+    let pa2 = a.bgp("pa2", &c, |c, _| c.password = Some("s3cret".into()));
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!up(&pc) && !up(&pa2));
+}

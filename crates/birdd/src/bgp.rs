@@ -22,8 +22,8 @@ pub fn check(p: &ProtocolConfig, b: &ast::BgpConfig) -> Result<(), ConfigError> 
     let no = |what: &str| {
         Err(p.loc.error(format!("Protocol bgp ({}): {what} is not available in this build", p.name)))
     };
-    if b.password.is_some() {
-        return no("TCP-MD5 (password)");
+    if b.password.as_ref().is_some_and(|p| p.len() > birdloop::sockopt::TCP_MD5_MAX_KEY) {
+        return Err(p.loc.error(format!("Protocol bgp ({}): password longer than 80 characters", p.name)));
     }
     if b.neighbor_range.is_some() {
         return no("a neighbor range (dynamic BGP)");
@@ -182,6 +182,7 @@ pub fn proto_config(
         ast::Hops::Default => None,
     };
     cfg.ttl_security = b.ttl_security;
+    cfg.password = b.password.clone();
     cfg.rr_client = b.rr_client;
     cfg.rr_cluster_id = b.rr_cluster_id;
     cfg.rs_client = b.rs_client;

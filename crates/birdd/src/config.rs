@@ -166,11 +166,11 @@ mod tests {
     fn bgp_is_accepted_and_unsupported_options_are_errors() {
         let ok = "router id 1.1.1.1;\nprotocol bgp peer1 { local as 1; neighbor 192.0.2.2 as 2; ipv4 { import all; export none; import limit 10 action restart; }; ipv6 { import all; export none; }; }\n";
         check(&birdconf::parse_str("x.conf", ok).unwrap()).unwrap();
-        let text = "router id 1.1.1.1;\nprotocol bgp peer1 { local as 1; neighbor 192.0.2.2 as 2; password \"x\"; ipv4 { import all; export none; }; }\n";
+        let text = "router id 1.1.1.1;\nprotocol bgp peer1 { local as 1; neighbor 192.0.2.2 as 2; confederation 65000; ipv4 { import all; export none; }; }\n";
         let cfg = birdconf::parse_str("x.conf", text).unwrap();
         let e = check(&cfg).unwrap_err().to_string();
         assert!(e.starts_with("x.conf:2:1 Protocol bgp (peer1): "), "{e}");
-        assert!(e.contains("password"), "{e}");
+        assert!(e.contains("confederation"), "{e}");
     }
 
     #[test]

@@ -198,14 +198,14 @@ fn parse_only_errors() {
     // A BGP option this build does not run is refused with the protocol named.
     let bgp = dir.write(
         "bgp.conf",
-        "router id 1.2.3.4;\nprotocol bgp up1 {\n  local as 1; neighbor 192.0.2.2 as 2; password \"x\";\n  ipv4 { import all; export none; };\n}\n",
+        "router id 1.2.3.4;\nprotocol bgp up1 {\n  local as 1; neighbor 192.0.2.2 as 2; confederation 65000;\n  ipv4 { import all; export none; };\n}\n",
     );
     let out = Command::new(BIN).args(["-p", "-c"]).arg(&bgp).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.starts_with(&format!(
-            "birdd: {}:2:1 Protocol bgp (up1): TCP-MD5 (password) is not available",
+            "birdd: {}:2:1 Protocol bgp (up1): confederation is not available",
             bgp.display()
         )),
         "{err}"

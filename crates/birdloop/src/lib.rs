@@ -151,6 +151,8 @@ mod params;
 #[cfg(not(loom))]
 mod socket;
 #[cfg(not(loom))]
+pub mod sockopt;
+#[cfg(not(loom))]
 mod stats;
 #[cfg(not(loom))]
 mod sync_all;

@@ -114,7 +114,7 @@ pub struct BgpConfig {
     pub multihop: Option<u8>,
     /// `ttl security`: send with TTL 255 and require at least 255 - hops on receipt.
     pub ttl_security: bool,
-    /// `password` (TCP-MD5). Not supported yet: a configured password is refused by the daemon.
+    /// `password`: TCP-MD5 signatures (RFC 2385) on the session's connections.
     pub password: Option<String>,
     /// `rr client`.
     pub rr_client: bool,

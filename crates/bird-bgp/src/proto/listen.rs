@@ -59,6 +59,8 @@ pub struct ListenReg {
     inner: Weak<Inner>,
     addr: SocketAddr,
     id: u64,
+    /// The neighbour whose TCP-MD5 key this registration set on the socket.
+    md5: Option<IpAddr>,
 }
 
 impl fmt::Debug for ListenReg {
@@ -102,11 +104,14 @@ impl Listeners {
     /// When the socket cannot be opened (address in use, not local, no permission for port 179).
     /// `local`: the address the connection must arrive on (`None`: any), for protocols sharing a
     /// wildcard listener.
+    /// `password`: the TCP-MD5 key the neighbour's connections must be signed with (set on the
+    /// listening socket for that address, removed again when the registration goes).
     pub fn register(
         &self,
         addr: SocketAddr,
         neighbor: IpAddr,
         local: Option<IpAddr>,
+        password: Option<&[u8]>,
         handle: ProtoHandle,
     ) -> io::Result<ListenReg> {
         let id = self.0.next_id.fetch_add(1, Ordering::Relaxed);
@@ -134,7 +139,21 @@ impl Listeners {
             tracing::debug!(target: "bird::bgp", "listening on {addr}");
             map.insert(addr, Listener { key, peers });
         }
-        Ok(ListenReg { inner: Arc::downgrade(&self.0), addr, id })
+        let md5 = password.is_some();
+        if let Some(pw) = password {
+            let l = map.get(&addr).map(|l| l.key);
+            let g = lp.enter();
+            let r = l.and_then(|k| {
+                g.with_socket::<socket2::Socket, _>(k, |s| md5_key(s, addr, neighbor, Some(pw)))
+            });
+            drop(g);
+            if let Some(Err(e)) = r {
+                drop(map);
+                drop(ListenReg { inner: Arc::downgrade(&self.0), addr, id, md5: None });
+                return Err(e);
+            }
+        }
+        Ok(ListenReg { inner: Arc::downgrade(&self.0), addr, id, md5: md5.then_some(neighbor) })
     }
 }
 
@@ -154,8 +173,23 @@ impl Drop for ListenReg {
             tracing::debug!(target: "bird::bgp", "closed listening socket {}", self.addr);
         } else {
             l.peers.store(Arc::new(v));
+            if let (Some(n), Some(lp)) = (self.md5, inner.lp.get()) {
+                let key = l.key;
+                let g = lp.enter();
+                let _ = g.with_socket::<socket2::Socket, _>(key, |s| md5_key(s, self.addr, n, None));
+            }
         }
     }
+}
+
+/// Set (or remove) the TCP-MD5 key of `neighbor` on the socket listening on `addr` (an IPv4 neighbour of
+/// a dual-stack socket by its IPv4-mapped address).
+fn md5_key(s: &socket2::Socket, addr: SocketAddr, neighbor: IpAddr, key: Option<&[u8]>) -> io::Result<()> {
+    let peer = match (addr.ip(), neighbor) {
+        (IpAddr::V6(_), IpAddr::V4(v4)) => IpAddr::V6(v4.to_ipv6_mapped()),
+        _ => neighbor,
+    };
+    birdloop::sockopt::set_tcp_md5(s, peer, key)
 }
 
 fn accept_all(addr: SocketAddr, sock: &mut socket2::Socket, peers: &Peers) {

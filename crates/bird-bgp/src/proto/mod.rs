@@ -389,6 +389,11 @@ impl Bgp {
         if let Some(i) = &cfg.interface {
             s.bind_device(Some(i.as_bytes()))?;
         }
+        if cfg.ttl_security {
+            // RFC 5082: accept only packets that crossed at most the configured hops.
+            let hops = cfg.multihop.unwrap_or(1).max(1);
+            birdloop::sockopt::set_min_ttl(s, cfg.neighbor.is_ipv6(), 255 - (hops - 1))?;
+        }
         Ok(())
     }
 
@@ -404,6 +409,9 @@ impl Bgp {
                     if let Some(l) = cfg.local_ip {
                         s.set_reuse_address(true)?;
                         s.bind(&SocketAddr::new(l, 0).into())?;
+                    }
+                    if let Some(pw) = &cfg.password {
+                        birdloop::sockopt::set_tcp_md5(s, cfg.neighbor, Some(pw.as_bytes()))?;
                     }
                     Self::prepare(cfg, s)
                 },
@@ -914,11 +922,12 @@ impl Bgp {
         };
         let addr = SocketAddr::new(ip, self.cfg.local_port);
         let l = &self.cfg.listeners;
-        let r = l.register(addr, self.cfg.neighbor, self.cfg.local_ip, ctx.handle()).or_else(|e| {
+        let pw = self.cfg.password.as_deref().map(str::as_bytes);
+        let r = l.register(addr, self.cfg.neighbor, self.cfg.local_ip, pw, ctx.handle()).or_else(|e| {
             // A host without IPv6: the IPv4 wildcard.
             if ip == IpAddr::V6(Ipv6Addr::UNSPECIFIED) && self.cfg.neighbor.is_ipv4() {
                 let v4 = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), self.cfg.local_port);
-                l.register(v4, self.cfg.neighbor, self.cfg.local_ip, ctx.handle())
+                l.register(v4, self.cfg.neighbor, self.cfg.local_ip, pw, ctx.handle())
             } else {
                 Err(e)
             }
