@@ -167,6 +167,15 @@ fn secs(t: Time) -> u64 {
     t.as_nanos() / 1_000_000_000
 }
 
+/// An OS error as BIRD prints it (`Connection refused`, without Rust's ` (os error 111)`).
+fn os_text(e: &io::Error) -> String {
+    let t = e.to_string();
+    match t.rfind(" (os error ") {
+        Some(i) if t.ends_with(')') => t[..i].to_owned(),
+        _ => t,
+    }
+}
+
 fn family_of(ip: IpAddr) -> u16 {
     if ip.is_ipv4() {
         1
@@ -194,7 +203,7 @@ fn conn_handler(
                     Ok(Some(e)) | Err(e) => Err(e),
                 };
                 let local = s.local_addr().ok().and_then(|a| a.as_socket());
-                let res = res.map(|()| local).map_err(|e| e.to_string());
+                let res = res.map(|()| local).map_err(|e| os_text(&e));
                 h.exec_as::<Bgp>(move |p, ctx| p.connected(ctx, gen, res));
                 return;
             }
@@ -214,7 +223,7 @@ fn conn_handler(
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
-                        end = Some(Some(e.to_string()));
+                        end = Some(Some(os_text(&e)));
                         break;
                     }
                 }
@@ -420,7 +429,7 @@ impl Bgp {
         });
         match r {
             Some(Ok(key)) => self.conns[0] = Some(Conn::new(key, gen, None)),
-            Some(Err(e)) => self.evq.push_back(Event::TcpConnectFailed(e.to_string())),
+            Some(Err(e)) => self.evq.push_back(Event::TcpConnectFailed(os_text(&e))),
             None => self.evq.push_back(Event::TcpConnectFailed("not in the protocol loop".into())),
         }
     }
@@ -463,7 +472,7 @@ impl Bgp {
             g.add_socket(s, Interest::READ, conn_handler(h, ConnId::Incoming, gen, false))
         }) {
             Some(Ok(key)) => self.conns[1] = Some(Conn::new(key, gen, local)),
-            Some(Err(e)) => self.evq.push_back(Event::TcpClosed(ConnId::Incoming, Some(e.to_string()))),
+            Some(Err(e)) => self.evq.push_back(Event::TcpClosed(ConnId::Incoming, Some(os_text(&e)))),
             None => {}
         }
     }
@@ -514,7 +523,7 @@ impl Bgp {
         let Some(conn) = self.conns[idx(c)].as_mut() else { return };
         conn.wbuf.extend_from_slice(bytes);
         if let Err(e) = Self::write_out(conn) {
-            self.evq.push_back(Event::TcpClosed(c, Some(e.to_string())));
+            self.evq.push_back(Event::TcpClosed(c, Some(os_text(&e))));
         }
     }
 
@@ -534,7 +543,7 @@ impl Bgp {
     fn writable(&mut self, ctx: &mut ProtoCtx<'_>, c: ConnId, gen: u64) {
         let Some(conn) = self.conn(c, gen) else { return };
         if let Err(e) = Self::write_out(conn) {
-            self.feed(ctx, Event::TcpClosed(c, Some(e.to_string())));
+            self.feed(ctx, Event::TcpClosed(c, Some(os_text(&e))));
             return;
         }
         self.feed(ctx, Event::Sent(c));
@@ -905,7 +914,7 @@ impl Bgp {
             }
             drop(msgs);
             if let Err(e) = Self::write_out(conn) {
-                self.feed(ctx, Event::TcpClosed(cid, Some(e.to_string())));
+                self.feed(ctx, Event::TcpClosed(cid, Some(os_text(&e))));
                 return;
             }
         }
