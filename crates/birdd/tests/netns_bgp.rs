@@ -508,3 +508,45 @@ fn ebgp_one_session_ipv4_ipv6_channels_with_bird2() {
     want.sort();
     assert_eq!(got, want, "`show route protocol p1` should list both channels' tables:\n{raw}");
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Extra: TCP-MD5.
+
+/// An eBGP session protected by `password` (TCP-MD5, RFC 2385) against a BIRD 2 peer: up with the same
+/// password, never up while the peer's differs, up again once it matches.
+#[test]
+#[ignore = "needs root; run by cargo xtask netns-test"]
+fn ebgp_tcp_md5_with_bird2() {
+    let Some(kind) = setup("md5", &[BIRD2]) else { return };
+    let _serial = lab::serial();
+    let lab = Lab::new("md5", 1);
+    let bgp = dut_bgp("p1", 1, PEER_AS, false, "password \"birdd-md5\";", "");
+    let dut = start_dut(&lab, kind, &dut_config(&DUT_V4_ROUTES, &bgp));
+    let ps = spec(1, PEER_AS, &PEER_V4_ROUTES, &[]);
+    let conf = |pw: &str| {
+        Bird2Peer::config(&ps, "")
+            .replace("protocol bgp dut4 {", &format!("protocol bgp dut4 {{\n  password \"{pw}\";"))
+    };
+    let peer = Bird2Peer::start_with(&lab, ps.clone(), &conf("birdd-md5"));
+    lab.wait("DUT p1 Established with TCP-MD5", WAIT, || dut.established("p1"));
+    lab.wait("DUT: the peer's routes", WAIT, || dut.route(PEER_V4_ROUTES[0]));
+    lab.wait("peer: the DUT's routes", WAIT, || peer.route(DUT_V4_ROUTES[0]));
+
+    // A different password on the peer: its reconfiguration restarts the session, which must not come up.
+    let r = peer.bird.reconfigure(&conf("wrong-password"));
+    assert!(r.contains("Reconfigur"), "{r}");
+    lab.wait("DUT p1 down after the peer's password changed", WAIT, || match dut.established("p1") {
+        Ok(()) => Err("still Established".into()),
+        Err(_) => Ok(()),
+    });
+    lab.hold("p1 staying down with mismatching passwords", Duration::from_secs(5), || {
+        match dut.established("p1") {
+            Ok(()) => Err(dut.birdc("show protocols all p1")),
+            Err(_) => Ok(()),
+        }
+    });
+    let r = peer.bird.reconfigure(&conf("birdd-md5"));
+    assert!(r.contains("Reconfigur"), "{r}");
+    lab.wait("DUT p1 Established again", WAIT, || dut.established("p1"));
+    lab.wait("DUT: the peer's routes again", WAIT, || dut.route(PEER_V4_ROUTES[0]));
+}
