@@ -550,3 +550,23 @@ fn ebgp_tcp_md5_with_bird2() {
     lab.wait("DUT p1 Established again", WAIT, || dut.established("p1"));
     lab.wait("DUT: the peer's routes again", WAIT, || dut.route(PEER_V4_ROUTES[0]));
 }
+
+/// `ttl security on` (GTSM, RFC 5082) on both ends against a BIRD 2 peer: the session only comes up when
+/// the DUT sends with TTL 255 (the peer drops anything less), and routes flow.
+#[test]
+#[ignore = "needs root; run by cargo xtask netns-test"]
+fn ebgp_ttl_security_with_bird2() {
+    let Some(kind) = setup("gtsm", &[BIRD2]) else { return };
+    let _serial = lab::serial();
+    let lab = Lab::new("gtsm", 1);
+    let bgp = dut_bgp("p1", 1, PEER_AS, false, "ttl security on;", "");
+    let dut = start_dut(&lab, kind, &dut_config(&DUT_V4_ROUTES, &bgp));
+    let ps = spec(1, PEER_AS, &PEER_V4_ROUTES, &[]);
+    let conf =
+        Bird2Peer::config(&ps, "").replace("protocol bgp dut4 {", "protocol bgp dut4 {\n  ttl security on;");
+    let peer = Bird2Peer::start_with(&lab, ps, &conf);
+    lab.wait("DUT p1 Established with TTL security", WAIT, || dut.established("p1"));
+    lab.wait("peer dut4 Established with TTL security", WAIT, || peer.session_up(false));
+    lab.wait("DUT: the peer's routes", WAIT, || dut.route(PEER_V4_ROUTES[0]));
+    lab.wait("peer: the DUT's routes", WAIT, || peer.route(DUT_V4_ROUTES[0]));
+}
