@@ -344,7 +344,9 @@ pub fn proto_config(
                 DEFAULT_MAX_GENERATION,
             )
         }
-        (ProtoKind::Bgp, ProtoSpecific::Bgp(b)) => crate::bgp::proto_config(p, b, program, tables, krt, router_id)?,
+        (ProtoKind::Bgp, ProtoSpecific::Bgp(b)) => {
+            crate::bgp::proto_config(p, b, program, tables, krt, router_id)?
+        }
         _ => return Err(p.loc.error(format!("Protocol {}: inconsistent configuration", p.name))),
     };
     cfg.disabled = p.disabled;
