@@ -10,7 +10,8 @@ use std::sync::Arc;
 use birdnet::Net;
 use birdtable::route::FLAG_FILTERED;
 use birdtable::{
-    ExportMode, ExportSub, ImportHandle, ImportOutcome, ImportResult, Route, RouteId, RouteSrc, Table,
+    ExportMarks, ExportMode, ExportSub, ImportHandle, ImportOutcome, ImportResult, Route, RouteId, RouteSrc,
+    Table,
 };
 
 use crate::filter::{accept_all, reject_all, FilterRoute, RouteFilter, Verdict};
@@ -93,16 +94,32 @@ impl ChannelConfig {
     }
 }
 
+/// The route to export: the candidate itself, or what the export filter made of it.
+pub(crate) enum Out<'r> {
+    Same(&'r Route),
+    Filtered(Route),
+}
+
+impl Out<'_> {
+    pub(crate) fn route(&self) -> &Route {
+        match self {
+            Out::Same(r) => r,
+            Out::Filtered(r) => r,
+        }
+    }
+}
+
 /// What the protocol must be told about an export: `(new, old)`.
-pub(crate) type Change = (Option<Route>, Option<Route>);
+pub(crate) type Change<'r> = (Option<Out<'r>>, Option<&'r Route>);
 
 pub(crate) struct Channel {
     pub(crate) cfg: ChannelConfig,
     pub(crate) state: ChannelState,
     pub(crate) importer: Option<ImportHandle>,
     /// The export subscription; it also keeps the marks of what the export filter accepted and rejected
-    /// (per route id: what the protocol has from this channel is exactly the accepted routes).
-    pub(crate) export: Option<ExportSub>,
+    /// (per route id: what the protocol has from this channel is exactly the accepted routes). Boxed: the
+    /// export drain takes it out of the channel while it hands routes borrowed from it to the protocol.
+    pub(crate) export: Option<Box<ExportSub>>,
     pub(crate) counters: Arc<ChannelCounters>,
     pub(crate) rx_limit: Option<LimitState>,
     pub(crate) in_limit: Option<LimitState>,
@@ -338,18 +355,19 @@ impl Channel {
     /// Offer the export of `cand` replacing `old` for `net` (BIRD's `rt_notify_basic`): `old` is the table's
     /// route this change replaces or removes, which counts only if the channel accepted it; `cand` goes
     /// through `preexport`, the export filter and the export limit. `mark` is the id to mark for `cand` (its
-    /// own id, or the best route's for a merged route). Returns what the protocol must be told,
-    /// `(new, old)`, if anything, plus a limit trip.
-    pub(crate) fn offer(
+    /// own id, or the best route's for a merged route). `sub` holds the marks of the channel's export
+    /// subscription. Returns what the protocol must be told, `(new, old)`, if anything, plus a limit trip.
+    /// Routes are borrowed throughout: an export the filter leaves alone costs no route clone.
+    pub(crate) fn offer<'r>(
         &mut self,
+        sub: &mut ExportMarks<'_>,
         proto: &str,
         net: Net,
-        cand: Option<(Route, RouteId)>,
-        old: Option<Route>,
+        cand: Option<(&'r Route, RouteId)>,
+        old: Option<&'r Route>,
         preexport: impl FnOnce(&Route) -> bool,
-    ) -> (Option<Change>, Trip) {
-        let c = self.counters.clone();
-        let Some(sub) = self.export.as_mut() else { return (None, Trip::None) };
+    ) -> (Option<Change<'r>>, Trip) {
+        let c = &*self.counters;
         let old = old.filter(|o| sub.was_accepted(o.id()));
         let mut trip = Trip::None;
         let new = match cand {
@@ -361,7 +379,7 @@ impl Channel {
             }
             Some((r, mark)) => {
                 inc(&c.export_updates.received);
-                if !preexport(&r) {
+                if !preexport(r) {
                     inc(&c.export_updates.rejected);
                     sub.mark_rejected(mark);
                     None
@@ -375,9 +393,11 @@ impl Channel {
                         let pref = fr.pref;
                         let out = if fr.is_modified() || pref != r.pref() {
                             let a = fr.into_attrs();
-                            Route::new(r.src().clone(), a, pref).with_generation(r.generation())
+                            Out::Filtered(
+                                Route::new(r.src().clone(), a, pref).with_generation(r.generation()),
+                            )
                         } else {
-                            r
+                            Out::Same(r)
                         };
                         // Only a route adding to the count asks the limit (a replacement never does).
                         let adds = old.is_none() && !sub.was_accepted(mark);

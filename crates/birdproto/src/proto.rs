@@ -16,11 +16,11 @@ use birdrcu::{Domain, LevelId};
 use birdtable::attrs::Attrs;
 use birdtable::route::merge_ecmp;
 use birdtable::{
-    Export, ExportMode, ExportRequest, ImporterId, PlainClass, Prefilter, Route, RouteClass, RouteId,
-    RouteSrc, Source,
+    Export, ExportMarks, ExportMode, ExportRef, ExportRequest, ImporterId, PlainClass, Prefilter, Route,
+    RouteClass, RouteId, RouteSrc, Source,
 };
 
-use crate::channel::{Channel, ChannelConfig, Trip};
+use crate::channel::{Channel, ChannelConfig, Out, Trip};
 use crate::limit::{LimitDir, RestartGate, DEFAULT_RESTART_TIME_LIMIT};
 use crate::published::{ProtoId, ProtoState, StateTable};
 use crate::state::{ChannelState, PState};
@@ -621,11 +621,11 @@ impl Core {
         }
         let mode = c.cfg.export_mode.unwrap_or(ExportMode::Best);
         c.drop_export();
-        c.export = Some(c.cfg.table.subscribe(ExportRequest {
+        c.export = Some(Box::new(c.cfg.table.subscribe(ExportRequest {
             mode,
             prefilter: Prefilter::All,
             callback: Callback::new(ev.clone(), sh.lp.events().clone()),
-        }));
+        })));
     }
 
     fn do_stop(&mut self, sh: &Arc<Shared>) {
@@ -734,61 +734,104 @@ impl Core {
             let c = &mut self.st.channels[i];
             let mode = c.cfg.export_mode.unwrap_or(ExportMode::Best);
             let merge_limit = c.cfg.merge_limit;
-            let Some(sub) = c.export.as_mut() else { return };
-            let Some(x) = sub.next() else {
+            // Out of the channel while its routes are borrowed (the protocol gets the core state mutably);
+            // put back before anything but an update is handled.
+            let Some(mut sub) = c.export.take() else { return };
+            let Some((x, mut marks)) = sub.next_ref() else {
+                c.export = Some(sub);
                 let before = c.out_limit.map(|l| l.hit);
                 c.sync_export_count();
                 self.st.dirty |= c.out_limit.map(|l| l.hit) != before;
                 return;
             };
+            let x = match x {
+                // Routes read in place from the journal: no clones.
+                ExportRef::Update { net, old, new, .. } => {
+                    self.offer(sh, i, &mut marks, net, new.map(|r| (r, r.id())), old, &importers);
+                    None
+                }
+                ExportRef::Owned(x) => Some(x),
+            };
+            let Some(x) = x else {
+                self.st.channels[i].export = Some(sub);
+                if self.budget_spent(sh, i, &mut budget_check) {
+                    return;
+                }
+                continue;
+            };
             match x {
-                Export::Feed { net, routes, .. } => match mode {
-                    // A feed replaces the net: every route the channel accepted is among the fed ones (the
-                    // table delivers removals before refeeding a net, see birdtable's refeeds).
-                    ExportMode::All => {
-                        for r in routes {
-                            let id = r.id();
-                            self.offer(sh, i, net, Some((r.clone(), id)), Some(r), &importers);
+                Export::Feed { net, routes, .. } => {
+                    match mode {
+                        // A feed replaces the net: every route the channel accepted is among the fed ones (the
+                        // table delivers removals before refeeding a net, see birdtable's refeeds).
+                        ExportMode::All => {
+                            for r in &routes {
+                                self.offer(
+                                    sh,
+                                    i,
+                                    &mut sub.marks(),
+                                    net,
+                                    Some((r, r.id())),
+                                    Some(r),
+                                    &importers,
+                                );
+                            }
+                        }
+                        ExportMode::Best => {
+                            let best = routes.first();
+                            self.offer(
+                                sh,
+                                i,
+                                &mut sub.marks(),
+                                net,
+                                best.map(|r| (r, r.id())),
+                                best,
+                                &importers,
+                            );
+                        }
+                        ExportMode::Merged => {
+                            // The merged route is marked by its best route's id. What the protocol has for the net
+                            // is the accepted one among the fed and the obsolete routes; others accepted are
+                            // leftovers of feeds ahead of the journal, forgotten quietly.
+                            let obsolete = sub.obsolete().to_vec();
+                            let mut accepted =
+                                routes.iter().chain(&obsolete).filter(|r| sub.was_accepted(r.id()));
+                            let old = accepted.next().cloned();
+                            let extra: Vec<RouteId> = accepted.map(Route::id).collect();
+                            for id in extra {
+                                sub.unmark(id);
+                            }
+                            let set = &routes[..routes.len().min(merge_limit.unwrap_or(usize::MAX).max(1))];
+                            let cand = merge_ecmp(set);
+                            self.offer(
+                                sh,
+                                i,
+                                &mut sub.marks(),
+                                net,
+                                cand.as_ref().map(|r| (r, r.id())),
+                                old.as_ref(),
+                                &importers,
+                            );
                         }
                     }
-                    ExportMode::Best => {
-                        let best = routes.into_iter().next();
-                        let cand = best.clone().map(|r| {
-                            let id = r.id();
-                            (r, id)
-                        });
-                        self.offer(sh, i, net, cand, best, &importers);
-                    }
-                    ExportMode::Merged => {
-                        // The merged route is marked by its best route's id. What the protocol has for the net
-                        // is the accepted one among the fed and the obsolete routes; others accepted are
-                        // leftovers of feeds ahead of the journal, forgotten quietly.
-                        let obsolete = sub.obsolete().to_vec();
-                        let mut accepted =
-                            routes.iter().chain(&obsolete).filter(|r| sub.was_accepted(r.id()));
-                        let old = accepted.next().cloned();
-                        let extra: Vec<RouteId> = accepted.map(Route::id).collect();
-                        for id in extra {
-                            sub.unmark(id);
-                        }
-                        let set = &routes[..routes.len().min(merge_limit.unwrap_or(usize::MAX).max(1))];
-                        let cand = merge_ecmp(set).map(|r| {
-                            let id = r.id();
-                            (r, id)
-                        });
-                        self.offer(sh, i, net, cand, old, &importers);
-                    }
-                },
+                    self.st.channels[i].export = Some(sub);
+                }
                 Export::Update { net, old, new, .. } => {
-                    let cand = new.map(|r| {
-                        let id = r.id();
-                        (r, id)
-                    });
-                    self.offer(sh, i, net, cand, old, &importers);
+                    self.offer(
+                        sh,
+                        i,
+                        &mut sub.marks(),
+                        net,
+                        new.as_ref().map(|r| (r, r.id())),
+                        old.as_ref(),
+                        &importers,
+                    );
+                    self.st.channels[i].export = Some(sub);
                 }
                 Export::Fed => {
                     // A refeed with an export filter changed to `none` withdrew everything: unsubscribe.
                     let c = &mut self.st.channels[i];
+                    c.export = Some(sub);
                     if !c.cfg.wants_exports() {
                         c.drop_export();
                         return;
@@ -797,6 +840,7 @@ impl Core {
                     proto.feed_done(&mut Self::ctx(st, sh), i);
                 }
                 Export::Stop => {
+                    drop(sub);
                     let c = &mut self.st.channels[i];
                     c.drop_export();
                     if c.state == ChannelState::Up {
@@ -804,30 +848,40 @@ impl Core {
                     }
                 }
             }
-            // Reading the clock per item costs more than a route's export: check every 32 items.
-            budget_check = budget_check.wrapping_add(1);
-            if budget_check.is_multiple_of(32) && !birdloop::task_still_in_limit() {
-                self.st.channels[i].sync_export_count();
-                sh.lp.events().send(&self.st.ev_export[i]);
+            if self.budget_spent(sh, i, &mut budget_check) {
                 return;
             }
         }
     }
 
+    /// Reading the clock per item costs more than a route's export: check every 32 items. When the loop's
+    /// budget is spent, publish the export count and come back later.
+    fn budget_spent(&mut self, sh: &Arc<Shared>, i: usize, n: &mut u32) -> bool {
+        *n = n.wrapping_add(1);
+        if n.is_multiple_of(32) && !birdloop::task_still_in_limit() {
+            self.st.channels[i].sync_export_count();
+            sh.lp.events().send(&self.st.ev_export[i]);
+            return true;
+        }
+        false
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn offer(
         &mut self,
         sh: &Arc<Shared>,
         i: usize,
+        marks: &mut ExportMarks<'_>,
         net: Net,
-        cand: Option<(Route, RouteId)>,
-        old: Option<Route>,
+        cand: Option<(&Route, RouteId)>,
+        old: Option<&Route>,
         importers: &[Option<ImporterId>],
     ) {
         let Core { proto, st } = self;
-        let ok = cand.as_ref().is_none_or(|(r, _)| proto.preexport(Preexport { channel: i, importers }, r));
+        let ok = cand.is_none_or(|(r, _)| proto.preexport(Preexport { channel: i, importers }, r));
         let hit = |st: &CoreState| st.channels[i].out_limit.map(|l| (l.hit, l.tripped));
         let before = hit(st);
-        let (change, trip) = st.channels[i].offer(&sh.name, net, cand, old, |_| ok);
+        let (change, trip) = st.channels[i].offer(marks, &sh.name, net, cand, old, |_| ok);
         if hit(st) != before {
             // The limit's state is part of the published state.
             st.dirty = true;
@@ -836,7 +890,7 @@ impl Core {
             st.trips.push((restart, dir));
         }
         if let Some((new, old)) = change {
-            proto.rt_notify(&mut Self::ctx(st, sh), i, net, new.as_ref(), old.as_ref());
+            proto.rt_notify(&mut Self::ctx(st, sh), i, net, new.as_ref().map(Out::route), old);
         }
     }
 }

@@ -144,6 +144,8 @@ pub mod netindex;
 pub mod route;
 pub mod table;
 
-pub use export::{Export, ExportMode, ExportRequest, ExportState, ExportSub, Feeder, Prefilter};
+pub use export::{
+    Export, ExportMarks, ExportMode, ExportRef, ExportRequest, ExportState, ExportSub, Feeder, Prefilter,
+};
 pub use route::{ImporterId, NetId, PlainClass, Route, RouteClass, RouteId, RouteSrc, Source};
 pub use table::{Import, ImportHandle, ImportOutcome, ImportResult, Table, TableConfig, TableStats};

@@ -55,6 +55,7 @@ mod state;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -208,6 +209,16 @@ enum Act {
     /// Merged mode: re-feed the net, with the routes this change made obsolete.
     Merged(Vec<Route>),
     Update(Option<Route>, Option<Route>),
+    /// A best- or all-mode update read in place ([`ExportSub::next_ref`]): the item stays unreleased until
+    /// the next call.
+    Held(Option<*const Route>, Option<*const Route>),
+}
+
+/// What [`ExportSub::next_inner`] found.
+enum Step {
+    Export(Export),
+    /// A best- or all-mode update whose routes point into the held journal item.
+    Held(Net, NetId, u64, Option<*const Route>, Option<*const Route>),
 }
 
 /// Subscription statistics.
@@ -255,6 +266,69 @@ pub struct ExportSub {
     obsolete: Vec<Route>,
     /// Refeed: nets to feed once the position passed their list's seq.
     deferred: Vec<(NetId, u64)>,
+    /// The current journal item is held (read in place by the last [`next_ref`](Self::next_ref)): release
+    /// it before reading on.
+    held: bool,
+}
+
+/// An export read by [`ExportSub::next_ref`]: best- and all-mode updates borrow their routes from the
+/// journal item instead of cloning them (two reference counts per route, a large share of an export's
+/// cost); everything else is as [`ExportSub::next`] returns it.
+#[derive(Debug)]
+pub enum ExportRef<'a> {
+    /// Any other export, owned.
+    Owned(Export),
+    /// [`Export::Update`], borrowed: valid until the next call on the subscription.
+    Update {
+        /// The net.
+        net: Net,
+        /// Its id in the table.
+        net_id: NetId,
+        /// The journal seq of the change.
+        seq: u64,
+        /// The route replaced or removed.
+        old: Option<&'a Route>,
+        /// The route added or replacing.
+        new: Option<&'a Route>,
+    },
+}
+
+/// The accepted / rejected marks of a subscription, borrowable beside an [`ExportRef`] (see the marks
+/// methods of [`ExportSub`], which these mirror).
+#[derive(Debug)]
+pub struct ExportMarks<'a> {
+    accepted: &'a mut RouteBitmap,
+    rejected: &'a mut RouteBitmap,
+}
+
+impl ExportMarks<'_> {
+    /// See [`ExportSub::mark_accepted`].
+    pub fn mark_accepted(&mut self, id: RouteId) -> bool {
+        self.rejected.clear(id);
+        self.accepted.set(id)
+    }
+
+    /// See [`ExportSub::mark_rejected`].
+    pub fn mark_rejected(&mut self, id: RouteId) -> bool {
+        self.rejected.set(id);
+        self.accepted.clear(id)
+    }
+
+    /// See [`ExportSub::unmark`].
+    pub fn unmark(&mut self, id: RouteId) -> bool {
+        self.rejected.clear(id);
+        self.accepted.clear(id)
+    }
+
+    /// See [`ExportSub::was_accepted`].
+    pub fn was_accepted(&self, id: RouteId) -> bool {
+        self.accepted.get(id)
+    }
+
+    /// See [`ExportSub::accepted_count`].
+    pub fn accepted_count(&self) -> usize {
+        self.accepted.len()
+    }
 }
 
 impl fmt::Debug for ExportSub {
@@ -315,6 +389,7 @@ impl Table {
             to_clear: Vec::new(),
             obsolete: Vec::new(),
             deferred: Vec::new(),
+            held: false,
         };
         req.callback.activate();
         sub
@@ -415,21 +490,23 @@ impl ExportSub {
     /// Mark `id` accepted by the subscriber's export filter (and not rejected). Returns whether it was
     /// accepted before.
     pub fn mark_accepted(&mut self, id: RouteId) -> bool {
-        self.rejected.clear(id);
-        self.accepted.set(id)
+        self.marks().mark_accepted(id)
+    }
+
+    /// The marks alone (see [`ExportMarks`]).
+    pub fn marks(&mut self) -> ExportMarks<'_> {
+        ExportMarks { accepted: &mut self.accepted, rejected: &mut self.rejected }
     }
 
     /// Mark `id` rejected (and not accepted). Returns whether it was accepted before.
     pub fn mark_rejected(&mut self, id: RouteId) -> bool {
-        self.rejected.set(id);
-        self.accepted.clear(id)
+        self.marks().mark_rejected(id)
     }
 
     /// Forget `id` (neither accepted nor rejected). Returns whether it was accepted: a second call returns
     /// false, so a duplicate withdrawal never counts twice.
     pub fn unmark(&mut self, id: RouteId) -> bool {
-        self.rejected.clear(id);
-        self.accepted.clear(id)
+        self.marks().unmark(id)
     }
 
     /// Whether `id` is marked accepted.
@@ -486,6 +563,42 @@ impl ExportSub {
     /// (including [`unmark`](Self::unmark) / [`mark_accepted`](Self::mark_accepted)) before calling again.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<Export> {
+        match self.next_inner(false)? {
+            Step::Export(e) => Some(e),
+            Step::Held(..) => unreachable!("next_inner(false) holds no item"),
+        }
+    }
+
+    /// [`next`](Self::next), with best- and all-mode updates read in place (see [`ExportRef`]), and the
+    /// marks to use beside them.
+    #[allow(unsafe_code)]
+    pub fn next_ref(&mut self) -> Option<(ExportRef<'_>, ExportMarks<'_>)> {
+        let e = match self.next_inner(true)? {
+            Step::Held(net, net_id, seq, old, new) => {
+                // SAFETY: the pointers point into the current journal item, which `next_inner` left
+                // unreleased (`held`): cleanup drops an item only after every recipient released it, and frees
+                // a block only once every cursor left it. Only `next_inner` (through `release_held`) releases it,
+                // which needs `&mut self`, so the item outlives the borrow of `self` these references carry.
+                let (old, new) = unsafe { (old.map(|p| &*p), new.map(|p| &*p)) };
+                ExportRef::Update { net, net_id, seq, old, new }
+            }
+            Step::Export(e) => ExportRef::Owned(e),
+        };
+        Some((e, ExportMarks { accepted: &mut self.accepted, rejected: &mut self.rejected }))
+    }
+
+    /// Release the item the last [`next_ref`](Self::next_ref) read in place.
+    fn release_held(&mut self) {
+        if std::mem::take(&mut self.held) {
+            if let Some(item) = self.rec.as_mut().and_then(Recipient::get) {
+                item.release();
+            }
+        }
+    }
+
+    /// The next export; with `borrow`, best- and all-mode updates are read in place (`Step::Held`).
+    fn next_inner(&mut self, borrow: bool) -> Option<Step> {
+        self.release_held();
         self.settle_marks();
         let mut idle = 0u32;
         loop {
@@ -501,7 +614,7 @@ impl ExportSub {
                 self.deferred.clear();
                 self.seen = Seen::default();
                 self.clear_marks();
-                return Some(Export::Stop);
+                return Some(Step::Export(Export::Stop));
             }
             if let Some(item) = rec.get() {
                 let seq = item.seq().0;
@@ -519,22 +632,25 @@ impl ExportSub {
                     Act::Skip
                 } else {
                     match self.mode {
-                        ExportMode::Best => match &item.best {
-                            Some((o, n)) => Act::Update(o.clone(), n.clone()),
+                        ExportMode::Best => match item.best() {
+                            Some((o, n)) if borrow => Act::Held(o.map(ptr::from_ref), n.map(ptr::from_ref)),
+                            Some((o, n)) => Act::Update(o.cloned(), n.cloned()),
                             None => Act::Skip,
                         },
                         ExportMode::All => {
-                            let o = item.old.as_ref().filter(|r| r.is_valid()).cloned();
-                            let n = item.new.as_ref().filter(|r| r.is_valid()).cloned();
+                            let o = item.old.as_ref().filter(|r| r.is_valid());
+                            let n = item.new.as_ref().filter(|r| r.is_valid());
                             if o.is_none() && n.is_none() {
                                 Act::Skip
+                            } else if borrow {
+                                Act::Held(o.map(ptr::from_ref), n.map(ptr::from_ref))
                             } else {
-                                Act::Update(o, n)
+                                Act::Update(o.cloned(), n.cloned())
                             }
                         }
                         ExportMode::Merged => {
                             let mut obs: Vec<Route> = Vec::new();
-                            let old_best = item.best.as_ref().and_then(|(o, _)| o.as_ref());
+                            let old_best = item.best().and_then(|(o, _)| o);
                             for r in item.old.iter().chain(old_best).filter(|r| r.is_valid()) {
                                 if !obs.iter().any(|o| o.id() == r.id()) {
                                     obs.push(r.clone());
@@ -556,7 +672,7 @@ impl ExportSub {
                 // Merged mode: a change that neither moved the best nor touched a route of the multipath set
                 // leaves the set as it is; skip it (changes after it that do are delivered themselves).
                 if let (Act::Merged(_), Some((_, _, set))) = (&act, &fed) {
-                    let relevant = item.best.is_some()
+                    let relevant = item.best_changed()
                         || item.new.as_ref().is_some_and(|n| set.iter().any(|r| r.id() == n.id()))
                         || item.old.as_ref().is_some_and(|o| set.first().is_some_and(|b| ecmp_member(b, o)));
                     if !relevant {
@@ -565,7 +681,13 @@ impl ExportSub {
                         fed = None;
                     }
                 }
-                item.release();
+                if matches!(act, Act::Held(..)) {
+                    // Read in place by the caller: released by the next call (`release_held`).
+                    drop(item);
+                    self.held = true;
+                } else {
+                    item.release();
+                }
                 match act {
                     Act::Skip => {
                         if let Some(r) = removed {
@@ -577,7 +699,12 @@ impl ExportSub {
                     Act::Update(old, new) => {
                         self.to_clear.extend(removed);
                         self.stats.updates += 1;
-                        return Some(Export::Update { net, net_id: id, seq, old, new });
+                        return Some(Step::Export(Export::Update { net, net_id: id, seq, old, new }));
+                    }
+                    Act::Held(old, new) => {
+                        self.to_clear.extend(removed);
+                        self.stats.updates += 1;
+                        return Some(Step::Held(net, id, seq, old, new));
                     }
                     Act::Feed | Act::Merged(_) => {
                         self.to_clear.extend(removed);
@@ -589,13 +716,13 @@ impl ExportSub {
                             self.seen.record(id, lseq, self.gen);
                         }
                         self.stats.feeds += 1;
-                        return Some(Export::Feed { net: lnet, net_id: id, seq: lseq, routes });
+                        return Some(Step::Export(Export::Feed { net: lnet, net_id: id, seq: lseq, routes }));
                     }
                 }
             }
             // The journal is drained: deferred refeeds first, then walk.
             if let Some(e) = self.feed_deferred() {
-                return Some(e);
+                return Some(Step::Export(e));
             }
             if self.feed.is_none() {
                 let pos = self.rec.as_ref().map_or(0, |r| r.position().0);
@@ -605,7 +732,7 @@ impl ExportSub {
                 return None;
             }
             if let Some(e) = self.walk_step() {
-                return Some(e);
+                return Some(Step::Export(e));
             }
             // A long stretch of nets giving nothing: yield when the loop's budget is spent (the callback
             // brings us back).

@@ -541,10 +541,10 @@ pub(crate) fn apply(
     let mut pushed = false;
     if has_rcpt {
         let best = best_changed.then(|| {
-            let ob = old_list.and_then(|l| l.routes().first().filter(|r| r.is_valid()).cloned());
-            (ob, new_best.cloned())
+            let ob = old_list.and_then(|l| l.routes().first().filter(|r| r.is_valid()));
+            (ob, new_best)
         });
-        let item = Change { net_id: id, net, old: removed.clone(), new: new_for_item, best };
+        let item = Change::new(id, net, removed.clone(), new_for_item, best);
         match st.journal.push(item) {
             Ok(s) => {
                 debug_assert_eq!(s.0, seq);
