@@ -70,7 +70,7 @@ mod source;
 pub use ast::Config;
 pub use error::{strerror, ConfigError, Loc};
 pub use include::MAX_INCLUDE_DEPTH;
-pub use parse::depth::MAX_NESTING;
+pub use parse::depth::{MAX_NESTING, MAX_OPERATORS};
 pub use source::{FsSource, MemSource, Source};
 
 use ast::{Expr, Filter};

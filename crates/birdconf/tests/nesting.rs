@@ -13,7 +13,7 @@
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
-use birdconf::{parse_filter_block, parse_filter_expr, parse_str, ConfigError, MAX_NESTING};
+use birdconf::{parse_filter_block, parse_filter_expr, parse_str, ConfigError, MAX_NESTING, MAX_OPERATORS};
 
 /// pest's call limit is process-wide: tests in this file take turns.
 static LOCK: Mutex<()> = Mutex::new(());
@@ -202,6 +202,24 @@ fn nesting_limit() {
     assert_eq!(e.to_string(), format!(":1:{} nesting too deep", MAX_NESTING + 1));
     expr(&format!("{}net", "!".repeat(MAX_NESTING))).unwrap();
     assert_eq!(expr(&format!("{}net", "!(".repeat(MAX_NESTING))).unwrap_err().message, "nesting too deep");
+}
+
+/// Operator chains build left-deep trees: `gw+gw+...` with 1364 terms (one
+/// 4 KB CLI line) overflowed the filter compiler's stack in a 2 MB thread.
+#[test]
+fn operator_chain_limit() {
+    let _g = lock();
+    let chain = |n: usize| format!("gw{}", "+gw".repeat(n));
+    let e = expr(&chain(1364)).unwrap_err();
+    assert_eq!(e.to_string(), format!(":1:{} expression too long", 3 * MAX_OPERATORS + 3));
+    assert!(matches!(expr(&chain(MAX_OPERATORS)).unwrap().kind, birdconf::ast::ExprKind::Binary(..)));
+    // Statements and arguments are separate expressions.
+    let body = format!("{{ {} accept; }}", format!("bgp_med = {};", chain(100)).repeat(100));
+    parse_filter_block(&body).unwrap();
+    let text = format!("define x = {};\n", (0..1000).map(|i| i.to_string()).collect::<Vec<_>>().join(" + "));
+    // (The `=` of `define` counts too: the scan over-approximates operators.)
+    let plus = text.match_indices('+').nth(MAX_OPERATORS - 1).map(|(i, _)| i + 1).unwrap();
+    assert_eq!(conf(&text).unwrap_err().to_string(), format!("t.conf:1:{plus} expression too long"));
 }
 
 #[test]

@@ -10,12 +10,22 @@
 //! long before any stack could run out. Real configurations nest a handful
 //! of levels.
 //!
+//! Operator chains are not nesting for the grammar, but `a + b + c + ...`
+//! builds a left-deep tree all the same: past [`MAX_OPERATORS`] binary
+//! operators in one expression (counting those of the enclosing levels) the
+//! input is refused with `expression too long`.
+//!
 //! The scan follows the lexical rules of the grammar (`#` and `/* */`
 //! comments, `"strings"` that end at a newline, `'quoted names'`), so a
 //! bracket inside a comment or string does not count.
 
 /// Deepest nesting of brackets plus chained statements accepted.
 pub const MAX_NESTING: usize = 64;
+
+/// Most binary operators accepted in one expression, plus those of the
+/// expressions around it and the nesting: the depth of the left-deep tree
+/// an operator chain builds (the filter compiler recurses over it).
+pub const MAX_OPERATORS: usize = 512;
 
 /// What is open in one bracket level besides nested brackets.
 #[derive(Default)]
@@ -24,6 +34,8 @@ struct Level {
     chain: usize,
     /// Prefix `!` not yet applied to a complete operand.
     nots: usize,
+    /// Binary operators since the start of the current expression.
+    ops: usize,
 }
 
 /// Offset of the first token that nests deeper than [`MAX_NESTING`] in
@@ -38,12 +50,18 @@ struct Level {
 /// * the prefix `!` waiting for their operand (`!!!(x)` is four deep at `x`;
 ///   each `!` is one level of the expression tree). They are reset by the
 ///   next token that is not a `!` or an opening bracket.
-pub(crate) fn too_deep(text: &str, from: usize) -> Option<usize> {
+///
+/// Binary operators count towards [`MAX_OPERATORS`] from the start of an
+/// expression (after `;`, `,`, `:`, `then`, `do`, `else` or an opening
+/// bracket) to its end. Returns the offset and the message.
+pub(crate) fn too_deep(text: &str, from: usize) -> Option<(usize, &'static str)> {
     let b = text.as_bytes();
     // One entry per open bracket, plus the top level.
     let mut levels: Vec<Level> = vec![Level::default()];
     // Sum of `chain + nots` over `levels`, kept incrementally.
     let mut extra = 0usize;
+    // Sum of `ops` over `levels`.
+    let mut ops = 0usize;
     // A statement just ended: the chain resets unless the next word is `else`.
     let mut ended = false;
     let mut i = from;
@@ -88,6 +106,12 @@ pub(crate) fn too_deep(text: &str, from: usize) -> Option<usize> {
                 }
             }
         }
+        if matches!(c, b';' | b',' | b':') || matches!(word, b"then" | b"do" | b"else") {
+            // A new expression starts.
+            if let Some(top) = levels.last_mut() {
+                ops -= std::mem::take(&mut top.ops);
+            }
+        }
         let prefix_not = c == b'!' && !matches!(b.get(i + 1), Some(b'=' | b'~'));
         let opening = matches!(c, b'(' | b'[' | b'{');
         if !prefix_not && !opening {
@@ -98,6 +122,7 @@ pub(crate) fn too_deep(text: &str, from: usize) -> Option<usize> {
         }
         let start = i;
         let mut deeper = false;
+        let mut longer = false;
         match c {
             _ if prefix_not => {
                 if let Some(top) = levels.last_mut() {
@@ -116,6 +141,7 @@ pub(crate) fn too_deep(text: &str, from: usize) -> Option<usize> {
                 if levels.len() > 1 {
                     let top = levels.pop().unwrap_or_default();
                     extra -= top.chain + top.nots;
+                    ops -= top.ops;
                 }
                 // The bracket closes the operand of `!` before it.
                 if let Some(top) = levels.last_mut() {
@@ -136,6 +162,24 @@ pub(crate) fn too_deep(text: &str, from: usize) -> Option<usize> {
                 }
                 i += 1;
             }
+            b'+' | b'-' | b'*' | b'/' | b'=' | b'<' | b'>' | b'~' | b'&' | b'|' | b'!' => {
+                // One operator (`&&`, `!=`, `++`...), or an overcount (`-empty-`,
+                // the `+` of a prefix pattern, `*` in a path mask): harmless.
+                i += b[i..]
+                    .iter()
+                    .take_while(|c| {
+                        matches!(
+                            c,
+                            b'+' | b'-' | b'*' | b'/' | b'=' | b'<' | b'>' | b'~' | b'&' | b'|' | b'!'
+                        )
+                    })
+                    .count();
+                if let Some(top) = levels.last_mut() {
+                    top.ops += 1;
+                }
+                ops += 1;
+                longer = true;
+            }
             _ if word_end > i => {
                 if word == b"then" || word == b"do" {
                     if let Some(top) = levels.last_mut() {
@@ -149,7 +193,10 @@ pub(crate) fn too_deep(text: &str, from: usize) -> Option<usize> {
             _ => i += 1,
         }
         if deeper && levels.len() - 1 + extra > MAX_NESTING {
-            return Some(start);
+            return Some((start, "nesting too deep"));
+        }
+        if (deeper || longer) && levels.len() - 1 + extra + ops > MAX_OPERATORS {
+            return Some((start, "expression too long"));
         }
     }
     None
@@ -163,21 +210,42 @@ mod tests {
         too_deep(s, 0).is_none()
     }
 
+    fn at(s: &str) -> Option<usize> {
+        too_deep(s, 0).map(|(at, _)| at)
+    }
+
     #[test]
     fn brackets() {
         let ok = format!("{}1{}", "(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING));
         assert!(depth_ok(&ok));
         let bad = format!("{}1", "(".repeat(MAX_NESTING + 1));
-        assert_eq!(too_deep(&bad, 0), Some(MAX_NESTING));
-        assert_eq!(too_deep(&"[(".repeat(40), 0), Some(MAX_NESTING));
+        assert_eq!(at(&bad), Some(MAX_NESTING));
+        assert_eq!(at(&"[(".repeat(40)), Some(MAX_NESTING));
         // Sequences do not nest.
-        assert!(depth_ok(&"(1) + ".repeat(1000)));
+        assert!(depth_ok(&"(1); ".repeat(1000)));
         // Comments and strings do not count; a stray closer does not go negative.
         let hidden =
             format!("# {}\n/* {} */ \"{}\" ')' ))) (1)", "(".repeat(99), "[".repeat(99), "{".repeat(99));
         assert!(depth_ok(&hidden));
         // Multi-byte characters anywhere (the scan steps bytes).
         assert!(depth_ok("# é\n\"ü\" 'ö' ✓ (é) [✓] {{ é then ü }}"));
+    }
+
+    #[test]
+    fn operator_chains() {
+        let n = MAX_OPERATORS;
+        assert!(depth_ok(&format!("a{}", " + a".repeat(n))));
+        let long = format!("a{}", "+a".repeat(n + 1));
+        assert_eq!(too_deep(&long, 0), Some((2 * n + 1, "expression too long")));
+        // Expressions end at `;`, `,`, `:`, `then`, `do`, `else`; `!=` is one operator.
+        assert!(depth_ok(&"x = a + b * c != d; ".repeat(1000)));
+        assert!(depth_ok(&format!("[{}]", "10.0.0.0/8+, ".repeat(1000))));
+        assert!(depth_ok(&format!("f({})", "a + b, ".repeat(1000))));
+        assert!(depth_ok(&"if a && b then c = d; else e = f; ".repeat(1000)));
+        assert!(depth_ok(&"case a { 1: b = c + d; } ".repeat(1000)));
+        // Enclosing levels count: a chain in parentheses inside a chain.
+        let nested = format!("a{}{}", " + (a".repeat(40), " + a".repeat(n - 60));
+        assert_eq!(too_deep(&nested, 0).map(|(_, m)| m), Some("expression too long"));
     }
 
     #[test]
@@ -194,10 +262,10 @@ mod tests {
         assert!(too_deep(&nested, 0).is_some());
         // Prefix `!` nest the expression tree; `!=` and `!~` are operators.
         assert!(depth_ok(&format!("{}x", "!".repeat(MAX_NESTING))));
-        assert_eq!(too_deep(&format!("{}x", "!".repeat(MAX_NESTING + 1)), 0), Some(MAX_NESTING));
+        assert_eq!(at(&format!("{}x", "!".repeat(MAX_NESTING + 1))), Some(MAX_NESTING));
         assert!(too_deep(&format!("{}x", "!(".repeat(MAX_NESTING / 2 + 1)), 0).is_some());
-        assert!(depth_ok(&format!("{}x", "!x && ".repeat(1000))));
-        assert!(depth_ok(&"a != b && c !~ d && ".repeat(1000)));
+        assert!(depth_ok(&format!("{}x", "!x; ".repeat(1000))));
+        assert!(depth_ok(&"a != b && c !~ d; ".repeat(1000)));
         assert!(depth_ok(&"if !(!a) then x; ".repeat(1000)));
         // `case` default arms are not nested statements.
         let case = format!("filter f {{ case x {{ {} }} }}", "1: x; else: y; ".repeat(200));

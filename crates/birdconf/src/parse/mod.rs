@@ -260,9 +260,9 @@ fn skip_trivia(text: &str, mut off: usize) -> usize {
     }
 }
 
-/// The error for nesting deeper than [`depth::MAX_NESTING`] at offset `at`.
-fn nesting_error(map: &SourceMap, at: usize) -> ConfigError {
-    map.loc(at).error("nesting too deep")
+/// The error of [`depth::too_deep`]: nesting or an operator chain over the limit.
+fn nesting_error(map: &SourceMap, (at, message): (usize, &str)) -> ConfigError {
+    map.loc(at).error(message)
 }
 
 /// A pest failure at item offset `base` turned into a positioned error,
@@ -294,16 +294,18 @@ pub(crate) fn parse_expanded(ex: &Expanded) -> Res<Config> {
     // parser never sees the text from a token nested too deep: an item that
     // reaches that far fails to parse there and gets the nesting error.
     let deep_at = depth::too_deep(text, 0);
-    let end = deep_at.unwrap_or(text.len());
+    let end = deep_at.map_or(text.len(), |(at, _)| at);
     let mut off = skip_trivia(text, 0);
     while off < text.len() {
-        if off >= end {
-            return Err(nesting_error(&ex.map, end));
+        if let Some(deep) = deep_at.filter(|_| off >= end) {
+            return Err(nesting_error(&ex.map, deep));
         }
         ctx.base = off;
         let mut pairs = BirdParser::parse(Rule::top_item, &text[off..end]).map_err(|e| {
-            if deep_at.is_some() && off + syntax::error_pos(&e) >= text[..end].trim_end().len() {
-                return nesting_error(&ex.map, end);
+            if let Some(deep) =
+                deep_at.filter(|_| off + syntax::error_pos(&e) >= text[..end].trim_end().len())
+            {
+                return nesting_error(&ex.map, deep);
             }
             syntax_failure(&ex.map, text, off, &e)
         })?;
@@ -319,8 +321,8 @@ impl<'a> Ctx<'a> {
     /// Parses a standalone entry rule over the whole text.
     pub(crate) fn parse_rule(&self, rule: Rule) -> Res<Pair<'a>> {
         pest::set_error_detail(true);
-        if let Some(at) = depth::too_deep(self.text, 0) {
-            return Err(nesting_error(self.map, at));
+        if let Some(deep) = depth::too_deep(self.text, 0) {
+            return Err(nesting_error(self.map, deep));
         }
         let mut pairs =
             BirdParser::parse(rule, self.text).map_err(|e| syntax_failure(self.map, self.text, 0, &e))?;
