@@ -8,10 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "netns_bgp/lab.rs"]
-#[allow(dead_code)]
 mod lab;
 #[path = "netns_bgp/peers.rs"]
-#[allow(dead_code)]
 mod peers;
 
 use std::fmt::Write as _;

@@ -682,8 +682,8 @@ impl ExportSub {
                     }
                 }
                 if matches!(act, Act::Held(..)) {
-                    // Read in place by the caller: released by the next call (`release_held`).
-                    drop(item);
+                    // Read in place by the caller: released by the next call (`release_held`); `item`
+                    // itself is only a view and ends here.
                     self.held = true;
                 } else {
                     item.release();
