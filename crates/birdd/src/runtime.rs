@@ -136,6 +136,8 @@ pub struct Runtime {
     pub krt: Option<Krt>,
     /// The previous configuration and the undo timer.
     pub undo: Undo,
+    /// Configured thread groups other than the default one (`thread group NAME { ... }`), by name.
+    pub groups: HashMap<String, ThreadGroup>,
 }
 
 impl Runtime {
@@ -157,6 +159,7 @@ impl Runtime {
             dying: Vec::new(),
             krt: None,
             undo: Undo::default(),
+            groups: HashMap::new(),
         };
         rt.apply(loaded);
         // Nothing to go back to from the first configuration.
@@ -211,6 +214,7 @@ impl Runtime {
                 Err(e) => tracing::error!("Cannot open netlink: {e}"),
             }
         }
+        self.apply_groups(&new);
         let old: Vec<ProtoEntry> = std::mem::take(&mut self.protos);
         let mut by_name: HashMap<String, ProtoEntry> = HashMap::new();
         for e in old {
@@ -267,12 +271,56 @@ impl Runtime {
                     ProtoEntry { cfg: pc.clone(), fingerprint: fp, handle, want_disabled: None }
                 }
             };
+            self.place(&entry, pc);
             self.protos.push(entry);
         }
         self.tables.retain(|name, _| new.table(name).is_some());
         self.table_order = new.tables.iter().map(|t| t.name.clone()).collect();
         self.config = new;
         self.last_reconfig = now();
+    }
+
+    /// Creates the configured thread groups that do not exist yet and resizes the others (a group that
+    /// left the configuration keeps running the loops it has until they move or stop).
+    fn apply_groups(&mut self, new: &Config) {
+        for g in &new.threads.groups {
+            if g.default || g.name == "express" {
+                if g.default {
+                    let n = usize::try_from(new.threads.threads_shorthand.unwrap_or(g.threads).max(1))
+                        .unwrap_or(1);
+                    if let Err(e) = self.group.set_threads(n) {
+                        tracing::error!("thread group {}: {e:?}", g.name);
+                    }
+                }
+                continue;
+            }
+            let n = usize::try_from(g.threads.max(1)).unwrap_or(1);
+            match self.groups.get(&g.name) {
+                Some(tg) => {
+                    if let Err(e) = tg.set_threads(n) {
+                        tracing::error!("thread group {}: {e:?}", g.name);
+                    }
+                }
+                None => match ThreadGroup::new(
+                    &g.name,
+                    birdloop::GroupKind::Worker,
+                    birdloop::ThreadParams::worker(),
+                    n,
+                ) {
+                    Ok(tg) => {
+                        self.groups.insert(g.name.clone(), tg);
+                    }
+                    Err(e) => tracing::error!("thread group {}: cannot start: {e:?}", g.name),
+                },
+            }
+        }
+    }
+
+    /// Moves a protocol's loop to its configured `thread group` (the default group otherwise).
+    fn place(&self, e: &ProtoEntry, pc: &birdconf::ast::ProtocolConfig) {
+        let target = pc.thread_group.as_deref().and_then(|n| self.groups.get(n)).unwrap_or(&self.group);
+        // A no-op (apart from a ping) when the loop is in that group already.
+        e.handle.loop_handle().transfer(target);
     }
 
     /// After starting a device protocol: give its first interface dump a moment (at most 2 s), so that

@@ -332,3 +332,41 @@ fn cli_sockets_and_log_file_follow_configuration() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("<INFO> Reconfigured"), "{text}");
 }
+
+#[test]
+fn thread_groups_place_protocols() {
+    let dir = TempDir::new("tg");
+    let c = dir.write(
+        "tg.conf",
+        "thread group worker { threads 1; default yes; }\nthread group fast { threads 1; }\nrouter id 198.18.0.1;\n\
+         protocol static s1 { thread group fast; ipv4; route 198.18.5.0/24 blackhole; }\n\
+         protocol static s2 { ipv4; route 198.18.6.0/24 blackhole; }\n",
+    );
+    let d = Daemon::start(&c, &dir.path("a.ctl"));
+    // The loop of s1 runs on the thread of group `fast`: a thread of its own, without s2 or the tables.
+    let thread_of = |r: &str, lp: &str| {
+        let mut cur = "";
+        for l in r.lines() {
+            let l = l.trim_start_matches(|ch: char| ch.is_ascii_digit() || ch == '-' || ch == ' ');
+            if let Some(t) = l.strip_prefix("Thread ") {
+                cur = t.split_whitespace().next().unwrap_or("");
+            }
+            if l.trim() == format!("Loop {lp}") {
+                return cur.to_owned();
+            }
+        }
+        String::new()
+    };
+    let mut last = String::new();
+    for _ in 0..50 {
+        last = d.cmd("show threads all");
+        let (t1, t2, tt) =
+            (thread_of(&last, "proto s1"), thread_of(&last, "proto s2"), thread_of(&last, "table master4"));
+        if !t1.is_empty() && !t2.is_empty() && t1 != t2 && t2 == tt {
+            assert!(last.contains("group fast"), "{last}");
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("s1 is not on a thread of its own:\n{last}");
+}
