@@ -126,7 +126,9 @@ pub struct Bgp {
     evq: std::collections::VecDeque<Event>,
     stepping: bool,
     pending: Vec<HashMap<Net, Option<Attrs>, FxBuild>>,
-    export_cache: HashMap<(usize, u64), (Attrs, Option<Attrs>), FxBuild>,
+    /// Export results within one batch, by (channel, attribute set, source): routes of one UPDATE share
+    /// their attributes. Holds the input set so its address is not reused meanwhile.
+    export_cache: HashMap<(usize, usize, u64), (Attrs, Option<Attrs>), FxBuild>,
     flush_scheduled: bool,
     resume: Option<Callback>,
     last_local: Option<SocketAddr>,
@@ -848,7 +850,7 @@ impl Bgp {
     }
 
     fn export_one(&mut self, ch: usize, r: &Route) -> Option<Attrs> {
-        let key = (r.attrs().as_ptr() as usize, r.src().source().id());
+        let key = (ch, r.attrs().as_ptr() as usize, r.src().source().id());
         if let Some((_, out)) = self.export_cache.get(&key) {
             return out.clone();
         }
