@@ -168,6 +168,19 @@ impl Resolver for HubResolver {
         }
         ProcResolver.neighbor(gw, None, onlink)
     }
+
+    fn iface_addr(&self, iface: &Iface, v6: bool) -> Option<IpAddr> {
+        if let Some(h) = self.hub() {
+            let i =
+                h.interfaces().into_iter().find(|i| i.index == iface.index() || i.name == iface.name())?;
+            return if v6 { i.primary6 } else { i.primary4 }.map(|(a, _)| a);
+        }
+        if v6 {
+            netif::global_ipv6(iface.name())
+        } else {
+            None
+        }
+    }
 }
 
 fn patterns(pats: &[birdconf::ast::IfacePattern], p: &ProtocolConfig) -> Result<IfacePatterns, ConfigError> {

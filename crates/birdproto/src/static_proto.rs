@@ -126,6 +126,12 @@ pub trait Resolver: Send + Sync {
     fn iface(&self, name: &str) -> Option<Iface>;
     /// The interface `gw` is reachable on (directly connected, or on `iface` when `onlink`).
     fn neighbor(&self, gw: IpAddr, iface: Option<&Iface>, onlink: bool) -> Option<Iface>;
+    /// The preferred global address of family IPv6 (`v6`) or IPv4 on `iface` (BGP's own next hop for a
+    /// family the session's address is not of). `None` when unknown.
+    fn iface_addr(&self, iface: &Iface, v6: bool) -> Option<IpAddr> {
+        let _ = (iface, v6);
+        None
+    }
 }
 
 /// A fixed resolver: interfaces with their connected prefixes.

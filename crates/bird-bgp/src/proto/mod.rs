@@ -657,14 +657,23 @@ impl Bgp {
             neighbor: cfg.neighbor,
         };
         let active: Vec<bool> = cfg.channels.iter().map(|c| s.families.contains(&c.afi_safi)).collect();
+        // For a family the session's own address is not of (IPv6 routes over an IPv4 session): the
+        // address of that family on the interface towards the neighbour, as BIRD does.
+        let iface = {
+            let hint = cfg.interface.as_deref().and_then(|i| cfg.resolver.iface(i));
+            cfg.resolver.neighbor(cfg.neighbor, hint.as_ref(), false).or(hint)
+        };
         let self_nh = cfg
             .channels
             .iter()
             .map(|c| {
                 c.next_hop_address.or_else(|| {
-                    let l = local?.ip();
-                    let l = listen::canonical(l);
-                    (family_of(l) == c.afi_safi.afi).then_some(l)
+                    let l = listen::canonical(local?.ip());
+                    if family_of(l) == c.afi_safi.afi {
+                        Some(l)
+                    } else {
+                        iface.as_ref().and_then(|i| cfg.resolver.iface_addr(i, c.afi_safi.afi == 2))
+                    }
                 })
             })
             .collect();

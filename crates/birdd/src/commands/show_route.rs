@@ -4,7 +4,8 @@
 use std::ops::ControlFlow;
 
 use birdcli::format::routes::{
-    show_route, show_route_lookup, BestMark, NetRoutes, NextHop, RouteCount, RouteDest, RouteRow, TableRoutes,
+    show_route, show_route_lookup, BestMark, IgpMetric, NetRoutes, NextHop, RouteCount, RouteDest, RouteRow,
+    TableRoutes,
 };
 use birdcli::{code, ExportMode, ForTarget, NetSelect, ReplyWriter, RouteQuery, StatsMode, TableSelect};
 use birdnet::Net;
@@ -42,6 +43,19 @@ fn first_gateway(d: &Dest) -> Option<std::net::IpAddr> {
     }
 }
 
+/// The `/metric` BIRD 2 shows after a BGP route's preference (`bgp_get_route_info`): the IGP metric of
+/// the route its next hop resolved through, `?` when that is unknown, nothing when it is 0 (direct).
+fn igp_shown(a: &AttrSet) -> Option<IgpMetric> {
+    if a.source != birdtable::attrs::RouteSource::Bgp {
+        return None;
+    }
+    match a.igp_metric? {
+        0 => None,
+        m if m >= birdtable::attrs::IGP_METRIC_UNKNOWN => Some(IgpMetric::Unknown),
+        m => Some(IgpMetric::Known(m)),
+    }
+}
+
 fn row(r: &Route, a: &AttrSet, pref: u16, best: bool, verbose: bool) -> RouteRow {
     let from = a.from.filter(|f| Some(*f) != first_gateway(&a.dest));
     let details = if verbose {
@@ -58,9 +72,23 @@ fn row(r: &Route, a: &AttrSet, pref: u16, best: bool, verbose: bool) -> RouteRow
         from,
         best: if best { BestMark::Primary } else { BestMark::None },
         pref: u32::from(pref),
-        igp_metric: None,
+        igp_metric: igp_shown(a),
         suffix: a.bgp_summary(),
         details,
+    }
+}
+
+/// BIRD 2's `net_hash` of a net (lib/net.h): its FIB keeps each hash chain sorted by it and walks the
+/// chains in order, so `show route` lists nets by ascending hash.
+pub(crate) fn fib_order(n: &Net) -> u32 {
+    let len = u32::from(n.len()) << 26;
+    match n.first() {
+        std::net::IpAddr::V4(a) => u32::from(a).wrapping_mul(2_902_958_171) ^ len,
+        std::net::IpAddr::V6(a) => {
+            let b = u128::from(a);
+            let x = (b >> 96) as u32 ^ (b >> 64) as u32 ^ (b >> 32) as u32 ^ b as u32;
+            (x ^ (x << 16) ^ (x << 24)) ^ len
+        }
     }
 }
 
@@ -178,8 +206,14 @@ pub fn run(d: &Daemon, q: &RouteQuery, restricted: bool, w: &mut ReplyWriter) {
                 d.rt.protos
                     .iter()
                     .filter(|x| &x.cfg.name == p)
-                    .filter_map(|x| x.cfg.channels.first().map(|c| (c.table.clone(), false)))
-                    .collect()
+                    .flat_map(|x| x.cfg.channels.iter().map(|c| (c.table.clone(), false)))
+                    .fold(Vec::new(), |mut v: Vec<(String, bool)>, t| {
+                        // Every table of the protocol's channels, once each.
+                        if !v.contains(&t) {
+                            v.push(t);
+                        }
+                        v
+                    })
             }
             None => {
                 d.rt.ordered_tables()
@@ -235,6 +269,8 @@ pub fn run(d: &Daemon, q: &RouteQuery, restricted: bool, w: &mut ReplyWriter) {
                 nets.retain(|(n, _)| n.len() == best);
             }
         }
+        // BIRD lists a table in the order of its FIB hash chains (ascending `net_hash`).
+        nets.sort_by_key(|(n, _)| fib_order(n));
         let ec = view.as_ref().and_then(|v| v.channel(&name).map(|c| (v, c)));
         for (net, routes) in nets {
             // `filtered` shows only the routes an import filter rejected (`import keep filtered`); every
