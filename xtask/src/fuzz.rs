@@ -10,8 +10,9 @@
 //!   of its corpus directories before mutating). New inputs go to a scratch directory under the
 //!   target directory, never into the repository; crashes and timeouts (`-timeout=10`) land in
 //!   `fuzz/artifacts/<target>/` as usual and fail the step. `--quick` builds without a sanitizer.
-//! * **stable replay**, when no nightly toolchain with cargo-fuzz is installed (CI) or with
-//!   `--stable`: each project with a `fuzz/tests/replay.rs` runs it on the stable toolchain
+//! * **stable replay**, when no nightly toolchain with cargo-fuzz is installed (CI), with
+//!   `--stable`, or with `XTASK_FUZZ_MODE=stable` (to keep `cargo xtask ci` short on a machine
+//!   that has nightly): each project with a `fuzz/tests/replay.rs` runs it on the stable toolchain
 //!   (`cargo test --no-default-features --test replay`, no libFuzzer, no C++ build). It feeds every
 //!   checked-in corpus and artifact file to the same entry function the fuzz target calls and fails
 //!   on a panic or an input slower than 5 s. Nothing new is generated in this mode. A project
@@ -37,7 +38,7 @@ const INPUT_TIMEOUT_SECONDS: u64 = 10;
 
 pub(crate) fn fuzz(args: &[String]) -> Step {
     let mut quick = false;
-    let mut stable = false;
+    let mut stable = env::var("XTASK_FUZZ_MODE").is_ok_and(|m| m == "stable");
     let mut seconds = env::var("XTASK_FUZZ_SECONDS").ok().and_then(|s| s.parse::<u64>().ok());
     let mut only: Vec<&str> = Vec::new();
     let mut it = args.iter();
@@ -74,7 +75,7 @@ pub(crate) fn fuzz(args: &[String]) -> Step {
         println!(
             "xtask fuzz: mode: stable replay ({}): checked-in corpus and artifacts through the targets' \
              entry functions on the stable toolchain; no new inputs are generated",
-            if stable { "--stable" } else { "no nightly toolchain with cargo-fuzz" }
+            if stable { "asked for" } else { "no nightly toolchain with cargo-fuzz" }
         );
         for p in &projects {
             if !fuzz_dir(p).join("tests/replay.rs").exists() {
