@@ -9,6 +9,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+#[path = "common/conformance.rs"]
+mod conformance;
 
 use common::{keep_routes_of, norm_times, transcript, Daemon, TempDir, BIRD_A};
 
@@ -316,161 +318,6 @@ pub const NOT_MATCHED: &[(&str, &str)] = &[
     ("b-11-show-protocols-all-ospf", "needs an OSPF protocol (not in this build)"),
 ];
 
-fn data_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bird2")
-}
-
-/// Every transcript name: the `.cmd` stems, the greeting and the echo session's lingering lines.
-fn transcript_names() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(data_dir())
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter_map(|n| n.strip_suffix(".cmd").map(str::to_owned))
-        .collect();
-    v.push("00-greeting".into());
-    v.push("94-echo-async.linger".into());
-    v.sort();
-    v
-}
-
-/// Replaces the live values of a reply: times, the version, the host name, memory figures and the
-/// directory of the configuration files (the lab's `/etc/bird`).
-fn normalise(s: &str, conf_dir: &str) -> String {
-    let mut t = norm_times(s).replace(conf_dir, "/etc/bird");
-    for v in ["2.0.12", env!("CARGO_PKG_VERSION")] {
-        t = t.replace(&format!("BIRD {v}"), "BIRD <V>");
-    }
-    let mut out = String::with_capacity(t.len());
-    for line in t.split_inclusive('\n') {
-        if let Some(i) = line.find("Hostname is ") {
-            out.push_str(&line[..i]);
-            out.push_str("Hostname is <H>\n");
-        } else {
-            out.push_str(&norm_memory(line));
-        }
-    }
-    out
-}
-
-/// `  59.8 kB`, `4232.0  B` → ` <M>`.
-fn norm_memory(line: &str) -> String {
-    let mut out = String::new();
-    let words: Vec<&str> = line.split(' ').collect();
-    let mut i = 0;
-    let is_num = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_digit() || c == '.');
-    while i < words.len() {
-        if is_num(words[i]) {
-            let mut j = i + 1;
-            while j < words.len() && words[j].is_empty() {
-                j += 1;
-            }
-            let unit = words.get(j).map(|w| w.trim_end_matches('\n'));
-            if matches!(unit, Some("B" | "kB" | "MB" | "GB")) {
-                while out.ends_with(' ') {
-                    out.pop();
-                }
-                out.push_str(" <M>");
-                if words[j].ends_with('\n') {
-                    out.push('\n');
-                }
-                i = j + 1;
-                if i < words.len() {
-                    out.push(' ');
-                }
-                continue;
-            }
-        }
-        out.push_str(words[i]);
-        if i + 1 < words.len() {
-            out.push(' ');
-        }
-        i += 1;
-    }
-    out
-}
-
-/// Reads whatever arrives within `ms` milliseconds.
-fn read_for(s: &mut common::Session, ms: u64) -> String {
-    use std::io::Read;
-    s.s.set_read_timeout(Some(std::time::Duration::from_millis(ms))).unwrap();
-    let mut got = Vec::new();
-    let mut b = [0u8; 65536];
-    while let Ok(n) = s.s.read(&mut b) {
-        if n == 0 {
-            break;
-        }
-        got.extend_from_slice(&b[..n]);
-    }
-    s.s.set_read_timeout(Some(common::WAIT)).unwrap();
-    String::from_utf8_lossy(&got).into_owned()
-}
-
-/// Runs every transcript's command(s) against a daemon on the lab config's static and pipe parts, in
-/// the lab's order (the state-changing ones depend on it); returns name → (birdd's reply, BIRD's).
-fn run_all(dir: &TempDir, d: &Daemon) -> Vec<(String, String, String)> {
-    let conf_dir = dir.0.display().to_string();
-    std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/broken-syntax.conf"),
-        dir.path("broken-syntax.conf"),
-    )
-    .unwrap();
-    let read = |n: &str| std::fs::read_to_string(data_dir().join(n)).unwrap_or_default();
-    let mut results = Vec::new();
-    let mut restricted: Option<common::Session> = None;
-    let mut echo: Option<common::Session> = None;
-    for name in transcript_names() {
-        // A protocol just enabled may still be coming up; BIRD's lab had it up already.
-        let settle = match name.as_str() {
-            "64-restart" => Some("peer_b4"),
-            "94-echo-async.02" => Some("dead_peer"),
-            _ => None,
-        };
-        if let Some(p) = settle {
-            d.wait_for(&format!("show protocols {p}"), |r| !r.contains(" down "));
-        }
-        let (mine, want) = if name == "00-greeting" {
-            (d.session().greeting, read("00-greeting.greeting.out"))
-        } else if name == "94-echo-async.linger" {
-            let s = echo.as_mut().unwrap();
-            (read_for(s, 300), read("94-echo-async.linger.out"))
-        } else {
-            let cmd = read(&format!("{name}.cmd")).replace("/etc/bird", &conf_dir);
-            let session = if name.starts_with("90-restrict-session.") {
-                &mut restricted
-            } else if name.starts_with("94-echo-async.") {
-                &mut echo
-            } else {
-                &mut None
-            };
-            let s = session.get_or_insert_with(|| d.session());
-            s.send(cmd.as_bytes());
-            if name.starts_with("95-") {
-                let greeting = s.greeting.clone();
-                let got = format!("{greeting}{}", read_for(s, 300));
-                (got, read(&format!("{name}.out.with-greeting")))
-            } else if name.starts_with("93-") {
-                let got = read_for(s, 1000);
-                (got, read(&format!("{name}.out")))
-            } else {
-                let mut got = String::new();
-                for _ in 0..cmd.matches('\n').count() {
-                    got.push_str(&s.read_reply());
-                }
-                (got, read(&format!("{name}.out")))
-            }
-        };
-        let (mut mine, mut want) = (normalise(&mine, &conf_dir), normalise(&want, &conf_dir));
-        if name.starts_with("94-echo-async.0") {
-            // Asynchronous log lines arrive whenever the daemon logs; the replies are compared without
-            // them (what they say is the `linger` transcript).
-            let drop_async = |t: &str| t.split_inclusive('\n').filter(|l| !l.starts_with('+')).collect();
-            (mine, want) = (drop_async(&mine), drop_async(&want));
-        }
-        results.push((name, mine, want));
-    }
-    results
-}
-
 #[test]
 fn conformance_report() {
     let dir = TempDir::new("conf");
@@ -478,52 +325,23 @@ fn conformance_report() {
     let d = Daemon::start_unsettled(&conf, &dir.path("a.ctl"));
     // The static routes are in and the pipe copied its three.
     d.wait_for("show route table lg4 count", |r| r.starts_with("1007-3 of 3 routes"));
-    let results = run_all(&dir, &d);
-    let mut unexpected = Vec::new();
-    for (name, mine, want) in &results {
-        let listed = NOT_MATCHED.iter().find(|(n, _)| n == name);
-        match (mine == want, listed) {
-            (true, None) => {}
-            (false, Some(_)) => {
-                // BIRDD_CONFORMANCE_DIFFS=1 shows the differences of the listed ones too.
-                if std::env::var_os("BIRDD_CONFORMANCE_DIFFS").is_some() {
-                    eprintln!("{name}: listed, differs\n--- birdd\n{mine}--- BIRD\n{want}");
-                }
-            }
-            (false, None) => unexpected.push(format!("{name}: differs\n--- birdd\n{mine}--- BIRD\n{want}")),
-            (true, Some(_)) => unexpected.push(format!("{name}: matches now; remove it from NOT_MATCHED")),
+    let before = |name: &str| {
+        // A protocol just enabled may still be coming up; BIRD's lab had it up already.
+        let settle = match name {
+            "64-restart" => Some("peer_b4"),
+            "94-echo-async.02" => Some("dead_peer"),
+            _ => None,
+        };
+        if let Some(p) = settle {
+            d.wait_for(&format!("show protocols {p}"), |r| !r.contains(" down "));
         }
-    }
-    for (n, _) in NOT_MATCHED {
-        assert!(results.iter().any(|(r, _, _)| r == n), "NOT_MATCHED names an unknown transcript {n}");
-    }
-    let matched = results.len() - NOT_MATCHED.len();
-    eprintln!(
-        "BIRD 2 transcripts: {matched} of {} reproduced byte for byte; not yet matched:",
-        results.len()
-    );
-    for (n, why) in NOT_MATCHED {
-        eprintln!("  {n}: {why}");
-    }
-    assert!(unexpected.is_empty(), "{}", unexpected.join("\n"));
+    };
+    let results = conformance::run_all(&dir.0, &d, &before, &|_| false);
+    conformance::check_report("conformance run", &results, NOT_MATCHED, "BIRDD_CONFORMANCE_DIFFS");
 }
 
 /// docs/compat.md lists exactly NOT_MATCHED, with the same reasons.
 #[test]
 fn compat_doc_lists_the_unmatched_transcripts() {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/compat.md");
-    let doc = std::fs::read_to_string(&p).unwrap();
-    let begin = doc.find("<!-- unmatched-transcripts:begin -->").expect("begin marker");
-    let end = doc.find("<!-- unmatched-transcripts:end -->").expect("end marker");
-    let listed: Vec<(String, String)> = doc[begin..end]
-        .lines()
-        .filter_map(|l| {
-            let cells: Vec<&str> = l.trim().trim_matches('|').split('|').map(str::trim).collect();
-            let name = cells.first()?.strip_prefix('`')?.strip_suffix('`')?;
-            Some((name.to_owned(), cells.get(1)?.to_string()))
-        })
-        .collect();
-    let want: Vec<(String, String)> =
-        NOT_MATCHED.iter().map(|(n, r)| (n.to_string(), r.to_string())).collect();
-    assert_eq!(listed, want, "docs/compat.md's unmatched list differs from NOT_MATCHED");
+    conformance::check_doc_table("unmatched-transcripts", NOT_MATCHED);
 }

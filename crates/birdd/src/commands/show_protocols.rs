@@ -46,6 +46,12 @@ fn limit(l: &Option<birdproto::published::LimitInfo>) -> Option<birdcli::format:
     })
 }
 
+/// Whether the protocol's configuration gives channel `c` `import keep filtered` (BIRD then shows the
+/// count of filtered routes on the `Routes:` line).
+fn keeps_filtered(e: &ProtoEntry, c: &PubChannel) -> bool {
+    e.cfg.channels.iter().any(|ch| ch.import_keep_filtered && ch.table == c.table)
+}
+
 fn channel(d: &Daemon, e: &ProtoEntry, c: &PubChannel, up: bool) -> ChannelInfo {
     let st = c.counters.stats();
     let r = c.counters.routes();
@@ -64,7 +70,7 @@ fn channel(d: &Daemon, e: &ProtoEntry, c: &PubChannel, up: bool) -> ChannelInfo 
         export_limit: limit(&c.export_limit),
         routes: up.then_some(RouteCounts {
             imported: r.imported,
-            filtered: None,
+            filtered: keeps_filtered(e, c).then_some(r.filtered),
             exported: r.exported,
             preferred,
         }),
