@@ -111,21 +111,34 @@ impl<'a> ListRef<'a> {
     }
 }
 
-/// Allocate a list for `net` with `seq`, filled from `fill`, which must yield exactly `len` routes.
+/// Allocate a list for `net` with `seq`, filled from `fill`, which must yield exactly `len` routes. `reuse`,
+/// if given, is the memory of a retired list of the same length (from the [`ListPool`]), used instead of a
+/// fresh allocation.
 ///
 /// # Panics
-/// If `fill` yields a different number of routes (the allocation is leaked, never read uninitialised).
+/// If `fill` yields a different number of routes (the allocation is leaked, never read uninitialised), or
+/// `reuse` has another length.
 pub(crate) fn build(
     net: Net,
     seq: u64,
     len: usize,
     fill: impl IntoIterator<Item = Route>,
+    reuse: Option<RetiredList>,
 ) -> NonNull<ListHeader> {
     let (layout, off) = layout(len);
     debug_assert_eq!(off, ROUTES_OFFSET);
-    // SAFETY: the layout has non-zero size (the header).
-    let p = unsafe { alloc::alloc(layout) };
-    let Some(p) = NonNull::new(p) else { alloc::handle_alloc_error(layout) };
+    let p = match reuse {
+        Some(r) => {
+            assert_eq!(r.len(), len, "route list: reused memory of another length");
+            r.into_raw().cast::<u8>()
+        }
+        None => {
+            // SAFETY: the layout has non-zero size (the header).
+            let p = unsafe { alloc::alloc(layout) };
+            let Some(p) = NonNull::new(p) else { alloc::handle_alloc_error(layout) };
+            p
+        }
+    };
     let hdr = p.cast::<ListHeader>();
     let u32len = u32::try_from(len).expect("route list length");
     // SAFETY: freshly allocated with room and alignment for the header.
@@ -174,6 +187,53 @@ pub(crate) struct RetiredList(pub(crate) NonNull<ListHeader>);
 // SAFETY: the retired list is only freed (plain memory), never read, from the thread that drops it.
 unsafe impl Send for RetiredList {}
 
+impl RetiredList {
+    /// Routes the list held (its memory's size class).
+    pub(crate) fn len(&self) -> usize {
+        // SAFETY: a retired list stays allocated until dropped, and its header is never written meanwhile.
+        unsafe { self.0.as_ref() }.len as usize
+    }
+
+    /// The memory, no longer freed on drop.
+    fn into_raw(self) -> NonNull<ListHeader> {
+        let p = self.0;
+        std::mem::forget(self);
+        p
+    }
+}
+
+/// Lists of 1 to this many routes are pooled.
+pub(crate) const POOL_CLASSES: usize = 8;
+
+/// At most this many lists are kept per length.
+const POOL_CAP: usize = 4096;
+
+/// Memory of retired lists past their grace period, by length, for [`build`] to reuse: an import retires
+/// one list and builds one, and a net typically grows one route at a time, so the lengths freed and
+/// needed match. Spares glibc's malloc the bulk frees of whole retire bags (every list a fastbin chunk,
+/// consolidated again at the next large allocation: a tenth of a 1M x 4 profile).
+#[derive(Default)]
+pub(crate) struct ListPool {
+    free: [Vec<RetiredList>; POOL_CLASSES],
+}
+
+impl ListPool {
+    /// Memory for a list of `len` routes, if pooled.
+    pub(crate) fn take(&mut self, len: usize) -> Option<RetiredList> {
+        self.free.get_mut(len.checked_sub(1)?)?.pop()
+    }
+
+    /// Keep `l` for reuse (or free it when its class is full or not pooled). `l` must be past its grace
+    /// period: nothing may read it any more.
+    pub(crate) fn put(&mut self, l: RetiredList) {
+        if let Some(v) = l.len().checked_sub(1).and_then(|i| self.free.get_mut(i)) {
+            if v.len() < POOL_CAP {
+                v.push(l);
+            }
+        }
+    }
+}
+
 impl Drop for RetiredList {
     fn drop(&mut self) {
         // SAFETY: retired lists are unreachable (the grace period passed before the bag is dropped) and
@@ -185,6 +245,19 @@ impl Drop for RetiredList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pool_reuses_memory_of_the_same_length() {
+        let net: Net = "10.0.0.0/8".parse().unwrap();
+        let mut pool = ListPool::default();
+        let a = build(net, 1, 0, std::iter::empty(), None);
+        let b = build(net, 1, 0, std::iter::empty(), None);
+        // Zero-length lists (tombstones) are not pooled: freed at once. (Pooled lengths are exercised by
+        // every table test that imports.)
+        pool.put(RetiredList(a));
+        assert!(pool.take(0).is_none());
+        drop(RetiredList(b));
+    }
 
     #[test]
     fn header_fits_before_routes() {

@@ -170,6 +170,9 @@ impl fmt::Debug for Source {
 }
 
 struct SrcInner {
+    /// `source.id()`, kept here: comparing a net's routes by source key then reads one cache line per
+    /// route instead of two dependent ones (the import path compares every route of the net).
+    source_id: u64,
     source: Source,
     path_id: u32,
 }
@@ -182,7 +185,7 @@ pub struct RouteSrc(Arc<SrcInner>);
 impl RouteSrc {
     /// The source `path_id` of `source` (0 when the protocol does not use path ids).
     pub fn new(source: &Source, path_id: u32) -> RouteSrc {
-        RouteSrc(Arc::new(SrcInner { source: source.clone(), path_id }))
+        RouteSrc(Arc::new(SrcInner { source_id: source.id(), source: source.clone(), path_id }))
     }
 
     /// The author.
@@ -197,7 +200,7 @@ impl RouteSrc {
 
     /// `(source id, path id)`: the identity compared by `==`.
     pub fn key(&self) -> (u64, u32) {
-        (self.0.source.0.id, self.0.path_id)
+        (self.0.source_id, self.0.path_id)
     }
 
     fn class(&self) -> &dyn RouteClass {

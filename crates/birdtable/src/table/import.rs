@@ -524,7 +524,8 @@ pub(crate) fn apply(
             out += 1;
             r
         });
-        Some(list::build(net, seq, new_len, fill))
+        let reuse = st.pool.take(new_len);
+        Some(list::build(net, seq, new_len, fill, reuse))
     };
     // SAFETY: just built, not yet retired.
     let new_list = new_ptr.map(|p| unsafe { ListRef::from_raw(p) });
@@ -594,7 +595,9 @@ pub(crate) fn apply(
             bump(&c.routes, 1);
             bump(&shared.routes, 1);
             bump(&shared.added, 1);
-            if let Some(r) = new_routes.iter().find(|r| r.src().key() == key) {
+            // The new route sits at its insertion point (`ins`, at most the number of kept routes).
+            if let Some(r) = ins.and_then(|i| new_routes.get(i)) {
+                debug_assert_eq!(r.src().key(), key);
                 acc.add(r.src().source(), 1);
             }
             ImportResult::Added

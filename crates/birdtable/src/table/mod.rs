@@ -210,6 +210,10 @@ pub(crate) struct TableState {
     pub(crate) importers: Vec<Option<import::ImporterSlot>>,
     pub(crate) importer_ids: IdMap,
     pub(crate) retired: RetireBag,
+    /// Memory of retired lists past their grace period, for reuse by imports.
+    pub(crate) pool: list::ListPool,
+    /// Lists whose grace period ended since the last [`service::flush_retired`], moved into `pool` there.
+    pub(crate) graced: Arc<std::sync::Mutex<Vec<RetiredList>>>,
     pub(crate) pending: VecDeque<(u64, Pending)>,
     pub(crate) corked: bool,
     pub(crate) subs: Vec<Weak<crate::export::SubShared>>,
@@ -379,6 +383,8 @@ impl Table {
                 importers: Vec::new(),
                 importer_ids: IdMap::new(),
                 retired: RetireBag::default(),
+                pool: list::ListPool::default(),
+                graced: Arc::default(),
                 pending: VecDeque::new(),
                 corked: false,
                 subs: Vec::new(),

@@ -10,13 +10,13 @@
 
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, PoisonError, Weak};
 
 use birdevent::Event;
 use birdloop::{LoopGuard, Time};
 
 use super::import::{withdraw_matching, ImpState};
-use super::{Pending, TableInner, TableState};
+use super::{Pending, RetireBag, TableInner, TableState};
 use crate::list::RetiredList;
 use crate::route::NetId;
 
@@ -49,12 +49,23 @@ pub(crate) fn event(weak: &Weak<TableInner>, name: &'static str, f: fn(&Arc<Tabl
 }
 
 /// Hand the retire bag to RCU: dropped after a grace period, at a safe point.
+///
+/// The routes are dropped then; the lists' memory goes to the `graced` stash, which the next flush moves
+/// into the table's [`ListPool`](crate::list::ListPool) for imports to reuse.
 pub(crate) fn flush_retired(st: &mut TableState) {
+    let graced = std::mem::take(&mut *st.graced.lock().unwrap_or_else(PoisonError::into_inner));
+    for l in graced {
+        st.pool.put(l);
+    }
     if st.retired.is_empty() {
         return;
     }
-    let bag = std::mem::take(&mut st.retired);
-    birdrcu::defer(move || drop(bag));
+    let RetireBag { lists, routes } = std::mem::take(&mut st.retired);
+    let stash = st.graced.clone();
+    birdrcu::defer(move || {
+        drop(routes);
+        stash.lock().unwrap_or_else(PoisonError::into_inner).extend(lists);
+    });
 }
 
 pub(crate) fn kick(t: &Arc<TableInner>) {
