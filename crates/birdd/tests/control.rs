@@ -289,7 +289,7 @@ fn echo_delivers_log_messages() {
     assert_eq!(d.cmd("disable s2"), "0009-s2: disabled\n0000 \n");
     let t = std::time::Instant::now();
     let mut seen = String::new();
-    while !seen.contains("+s2: disabled by CLI\n") {
+    while !seen.contains("+Disabling protocol s2\n") {
         assert!(t.elapsed() < common::WAIT, "no echo; got {seen:?}");
         let r = a.cmd("show status");
         // Async lines come before the reply's first line or after its final line, never inside.

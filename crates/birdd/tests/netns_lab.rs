@@ -54,7 +54,7 @@ pub const LAB_NOT_MATCHED: &[(&str, &str)] = &[
     ("35-show-symbols-filter", "BIRD lists in its symbol hash order (kernel_export, bgp_import, bgp_export, lg_export), birdd in definition order"),
     ("90-restrict-session.14", "dump resources: BIRD 2 allows it in restricted sessions and writes the dump to its debug output; birdd has no dump and refuses it there"),
     ("93-command-over-1k-one-write", "birdd reads commands of up to 4094 bytes and answers this one; BIRD 2.0.12 resets the connection when one write exceeds its 1 KiB receive buffer"),
-    ("94-echo-async.linger", "birdd echoes its own log and debug messages for enabling dead_peer (enabled by CLI, down -> start, Started), not BIRD's (Enabling protocol, Starting, State changed to start)"),
+    ("94-echo-async.linger", "birdd echoes Enabling protocol dead_peer (as BIRD) before its reply rather than after it, then its own state messages (down -> start proto=dead_peer from birdproto, Started from the BGP state machine) where BIRD 2 writes dead_peer: Starting and dead_peer: State changed to start (debug protocols states)"),
     ("b-01-show-status", "birdB's own reply: in this lab birdB is Debian's BIRD 2, so the command is not sent to birdd"),
     ("b-02-show-protocols", "birdB's own reply: in this lab birdB is Debian's BIRD 2, so the command is not sent to birdd"),
     ("b-03-show-protocols-all", "birdB's own reply: in this lab birdB is Debian's BIRD 2, so the command is not sent to birdd"),

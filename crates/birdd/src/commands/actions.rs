@@ -80,14 +80,14 @@ pub fn run(
             Action::Disable => {
                 e.want_disabled = Some(true);
                 e.handle.disable(message.clone());
-                tracing::info!("{name}: disabled by CLI");
+                tracing::info!("Disabling protocol {name}");
                 ProtoOutcome::Disabled
             }
             Action::Enable if !disabled => ProtoOutcome::AlreadyEnabled,
             Action::Enable => {
                 e.want_disabled = Some(false);
                 e.handle.enable();
-                tracing::info!("{name}: enabled by CLI");
+                tracing::info!("Enabling protocol {name}");
                 ProtoOutcome::Enabled
             }
             Action::Reload(_) if down || st.state != PState::Up => ProtoOutcome::NotUp,
@@ -102,7 +102,7 @@ pub fn run(
             Action::Restart if down => ProtoOutcome::AlreadyDisabled,
             Action::Restart => {
                 e.handle.restart(message.clone());
-                tracing::info!("{name}: restarted by CLI");
+                tracing::info!("Restarting protocol {name}");
                 ProtoOutcome::Restarted
             }
         };
