@@ -466,6 +466,8 @@ impl Core {
             channels: st.channels.iter().map(Channel::info).collect(),
             details: Vec::new(),
             live_timers: Vec::new(),
+            mem_bytes: (std::mem::size_of::<CoreState>() + st.channels.len() * std::mem::size_of::<Channel>())
+                as u64,
             version: st.version,
         };
         self.proto.init_state(&mut s);

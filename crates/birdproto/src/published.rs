@@ -266,6 +266,9 @@ pub struct ProtoState {
     /// `(line index, deadline)`. The value between column 22 and the `/` is recomputed from the deadline
     /// when the state is shown, so a snapshot published long ago still shows the time left now.
     pub live_timers: Vec<(usize, Time)>,
+    /// Heap bytes the instance holds beyond its routes (buffers, pending exports, caches), as its
+    /// [`crate::Protocol::init_state`] estimates them (`show memory` "Protocols").
+    pub mem_bytes: u64,
     /// Increases with every published change of this protocol instance.
     pub version: u64,
 }
@@ -442,6 +445,7 @@ mod tests {
             channels: Vec::new(),
             details: Vec::new(),
             live_timers: Vec::new(),
+            mem_bytes: 0,
             version,
         })
     }

@@ -1129,6 +1129,18 @@ impl Protocol for Bgp {
             remaining: &remaining,
         };
         state.details = self.fsm.show_lines(&info);
+        let conn_bytes: usize =
+            self.conns.iter().flatten().map(|c| c.rbuf.capacity() + c.wbuf.capacity()).sum();
+        let pending: usize = self
+            .pending
+            .iter()
+            .map(|p| p.capacity() * (std::mem::size_of::<(Net, Option<Attrs>)>() + 1))
+            .sum();
+        let est = self.est.as_ref().map_or(0, |e| {
+            std::mem::size_of::<Est>()
+                + e.nh_cache.capacity() * std::mem::size_of::<((usize, IpAddr), (Dest, Option<u32>))>()
+        });
+        state.mem_bytes += (std::mem::size_of::<Bgp>() + conn_bytes + pending + est) as u64;
         let conn = self.fsm.session().map_or(ConnId::Outgoing, |s| s.conn);
         state.live_timers = state
             .details

@@ -1,5 +1,5 @@
 //! `show memory`: figures from birdmem's page allocator, birdtable's table statistics and its attribute
-//! cache. Protocol memory is not accounted yet (shown as 0).
+//! cache, and the protocols' own estimates of what they hold (published with their state).
 
 use birdcli::format::memory::{show_memory, MemSize, MemoryReport, PageStats};
 use birdcli::ReplyWriter;
@@ -19,6 +19,10 @@ pub fn run(d: &Daemon, w: &mut ReplyWriter) {
     let a = birdtable::attrs::stats();
     let attrs = MemSize { effective: a.effective_bytes as u64, overhead: a.overhead_bytes as u64 };
     let config = MemSize { effective: d.config_text_len as u64, overhead: 0 };
+    let protocols = MemSize {
+        effective: d.rt.protos.iter().filter_map(|e| e.handle.state()).map(|s| s.mem_bytes).sum(),
+        overhead: 0,
+    };
     let ps = birdmem::PageAllocator::global().stats();
     let page = d.page_size as u64;
     let free = (ps.hot_local + ps.hot_global) as u64;
@@ -26,13 +30,13 @@ pub fn run(d: &Daemon, w: &mut ReplyWriter) {
     let active = (ps.total as u64).saturating_sub(free + cold);
     let standby = MemSize { effective: 0, overhead: free * page };
     let total = MemSize {
-        effective: tables.effective + attrs.effective + config.effective,
+        effective: tables.effective + attrs.effective + protocols.effective + config.effective,
         overhead: tables.overhead + attrs.overhead + standby.overhead,
     };
     let report = MemoryReport {
         routing_tables: tables,
         route_attributes: attrs,
-        protocols: MemSize::default(),
+        protocols,
         current_config: config,
         standby,
         total,
