@@ -89,8 +89,10 @@ pub fn prepare_socket_dir(socket: &Path) -> io::Result<()> {
     std::fs::DirBuilder::new().recursive(true).mode(0o755).create(dir)
 }
 
+/// Only the default directory (`/tmp/birdd-<our uid>`) is ours to create and lock down; an explicit
+/// socket path elsewhere, even under `/tmp/birdd-*`, is left as the operator made it (as BIRD does).
 fn is_private_tmp(dir: &Path) -> bool {
-    dir.to_str().is_some_and(|s| s.starts_with("/tmp/birdd-"))
+    dir == Path::new(&format!("/tmp/birdd-{}", rustix::process::getuid().as_raw()))
 }
 
 #[cfg(test)]
