@@ -835,7 +835,16 @@ impl Bgp {
                                 }
                             })
                             .collect();
-                        (Dest::unicast(hops), Some(r.attrs().igp_metric.unwrap_or(0)))
+                        // The resolving route's own IGP metric; a directly connected one costs 0, any
+                        // other without a metric is unknown (as BIRD shows it: `(100/?)`).
+                        let a = r.attrs();
+                        let metric =
+                            a.igp_metric.unwrap_or(if a.source == birdtable::attrs::RouteSource::Device {
+                                0
+                            } else {
+                                birdtable::attrs::IGP_METRIC_UNKNOWN
+                            });
+                        (Dest::unicast(hops), Some(metric))
                     }
                     _ => (Dest::Unreachable, None),
                 },

@@ -28,6 +28,8 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
 
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+
 use birdrcu::level;
 use birdrcu::Domain;
 
@@ -57,6 +59,19 @@ impl Attrs {
     /// The stored content hash.
     pub fn hash_value(&self) -> u64 {
         self.0.hash
+    }
+}
+
+/// Handles dropped since the last full sweep that left their set held by a cache only: a hint for
+/// [`maybe_sweep`].
+static GARBAGE: AtomicUsize = AtomicUsize::new(0);
+
+impl Drop for Attrs {
+    fn drop(&mut self) {
+        // This handle and the cache's entry: the set becomes garbage once this one goes.
+        if Arc::strong_count(&self.0) == 2 {
+            GARBAGE.fetch_add(1, AtomicOrdering::Relaxed);
+        }
     }
 }
 
@@ -204,6 +219,8 @@ pub struct AttrStats {
 pub struct AttrCache {
     shards: Box<[Domain<level::Attrs, Shard>]>,
     mask: usize,
+    /// Sets held (an approximation kept without the shard locks).
+    entries: AtomicUsize,
 }
 
 impl fmt::Debug for AttrCache {
@@ -223,7 +240,7 @@ impl AttrCache {
             .map(|_| Domain::<level::Attrs, Shard>::new_rcu_lockable("attrs cache", Shard::new()))
             .collect::<Vec<_>>()
             .into_boxed_slice();
-        AttrCache { shards, mask: n - 1 }
+        AttrCache { shards, mask: n - 1, entries: AtomicUsize::new(0) }
     }
 
     /// The process-wide cache that [`AttrSet::intern`] uses.
@@ -247,15 +264,19 @@ impl AttrCache {
         shard.bytes += set_bytes(&set);
         let arc = Arc::new(set);
         shard.set.insert(Entry(arc.clone()));
+        self.entries.fetch_add(1, AtomicOrdering::Relaxed);
         if shard.set.len() >= MIN_SWEEP_LEN.max(shard.swept_len + shard.swept_len / 2) {
-            shard.sweep();
+            let n = shard.sweep();
+            self.entries.fetch_sub(n, AtomicOrdering::Relaxed);
         }
         Attrs(arc)
     }
 
     /// Drop every set no handle refers to any more; returns how many were dropped.
     pub fn sweep(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().sweep()).sum()
+        let n: usize = self.shards.iter().map(|s| s.lock().sweep()).sum();
+        self.entries.fetch_sub(n.min(self.entries.load(AtomicOrdering::Relaxed)), AtomicOrdering::Relaxed);
+        n
     }
 
     /// Sets held (referenced or not yet swept).
@@ -286,6 +307,20 @@ impl AttrCache {
 /// Sweep the global cache (see [`AttrCache::sweep`]).
 pub fn sweep_all() -> usize {
     AttrCache::global().sweep()
+}
+
+/// Sweep the global cache if at least a quarter of its sets (and at least 256) became garbage since the
+/// last time: the tables call this after dropping removed routes, so a mass withdrawal gives its
+/// attribute memory back without waiting for new imports. Returns how many sets were dropped. Locks
+/// the cache's shards: call it holding no lock of a higher level.
+pub fn maybe_sweep() -> usize {
+    let garbage = GARBAGE.load(AtomicOrdering::Relaxed);
+    let c = AttrCache::global();
+    if garbage < MIN_SWEEP_LEN || garbage * 4 < c.entries.load(AtomicOrdering::Relaxed) {
+        return 0;
+    }
+    GARBAGE.store(0, AtomicOrdering::Relaxed);
+    c.sweep()
 }
 
 /// Memory figures of the global cache.

@@ -35,7 +35,7 @@ pub mod value;
 
 pub use aspath::{AsPath, AsPathBuilder, AsPathError, Segment, SegmentKind};
 pub use community::{Clist, Community, EcKind, EcList, ExtCommunity, LargeCommunity, LcList, List};
-pub use intern::{stats, sweep_all, AttrCache, AttrStats, Attrs};
+pub use intern::{maybe_sweep, stats, sweep_all, AttrCache, AttrStats, Attrs};
 pub use nexthop::{Dest, Iface, NextHop};
 pub use registry::{
     lookup, lookup_attr, register_custom, AttrClass, AttrDef, AttrId, AttrRef, RegistryError, RouteField,

@@ -65,6 +65,8 @@ pub(crate) fn flush_retired(st: &mut TableState) {
     birdrcu::defer(move || {
         drop(routes);
         stash.lock().unwrap_or_else(PoisonError::into_inner).extend(lists);
+        // The dropped routes may have been the last users of their attribute sets.
+        crate::attrs::maybe_sweep();
     });
 }
 
