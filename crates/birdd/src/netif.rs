@@ -99,6 +99,20 @@ pub fn ifindex(name: &str) -> u32 {
         .unwrap_or(0)
 }
 
+/// The first global IPv6 address of interface `name`, from procfs (`/proc/net/if_inet6`).
+pub fn global_ipv6(name: &str) -> Option<IpAddr> {
+    let text = std::fs::read_to_string("/proc/net/if_inet6").ok()?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        // address, ifindex, prefix length, scope (00: global), flags, name
+        if f.len() < 6 || f[5] != name || f[3] != "00" || f[0].len() != 32 {
+            return None;
+        }
+        let v = u128::from_str_radix(f[0], 16).ok()?;
+        Some(IpAddr::V6(std::net::Ipv6Addr::from(v)))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,18 +139,4 @@ mod tests {
         assert_eq!(best(&l, "2001:db8:1::fe".parse().unwrap()).as_deref(), Some("vethA"));
         assert_eq!(resolve_gateway("127.0.0.2".parse().unwrap()).as_deref(), Some("lo"));
     }
-}
-
-/// The first global IPv6 address of interface `name`, from procfs (`/proc/net/if_inet6`).
-pub fn global_ipv6(name: &str) -> Option<IpAddr> {
-    let text = std::fs::read_to_string("/proc/net/if_inet6").ok()?;
-    text.lines().find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        // address, ifindex, prefix length, scope (00: global), flags, name
-        if f.len() < 6 || f[5] != name || f[3] != "00" || f[0].len() != 32 {
-            return None;
-        }
-        let v = u128::from_str_radix(f[0], 16).ok()?;
-        Some(IpAddr::V6(std::net::Ipv6Addr::from(v)))
-    })
 }

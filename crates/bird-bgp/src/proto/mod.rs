@@ -68,6 +68,9 @@ const FLUSH_BATCH: usize = 4096;
 /// Exports are packed only while less than this is queued for the socket.
 pub const TX_HIGH_WATER: usize = 4 * 1024 * 1024;
 
+/// (channel, attribute set address, route source id).
+type ExportKey = (usize, usize, u64);
+
 struct Conn {
     key: SockKey,
     gen: u64,
@@ -128,7 +131,7 @@ pub struct Bgp {
     pending: Vec<HashMap<Net, Option<Attrs>, FxBuild>>,
     /// Export results within one batch, by (channel, attribute set, source): routes of one UPDATE share
     /// their attributes. Holds the input set so its address is not reused meanwhile.
-    export_cache: HashMap<(usize, usize, u64), (Attrs, Option<Attrs>), FxBuild>,
+    export_cache: HashMap<ExportKey, (Attrs, Option<Attrs>), FxBuild>,
     flush_scheduled: bool,
     resume: Option<Callback>,
     last_local: Option<SocketAddr>,
