@@ -48,6 +48,29 @@ fn real_birdc() {
         Command::new(&birdc).arg("-r").arg("-s").arg(&d.socket).args(["disable", "s1"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("Access denied"));
     assert!(!out.status.success());
+
+    // Interactive, on a terminal (`script` gives birdc a pty, so it runs its readline prompt).
+    if let Some(script) = find_in_path("script") {
+        use std::io::Write as _;
+        let cmd = format!("{} -s {}", birdc.display(), d.socket.display());
+        // Bounded: `timeout` ends it if birdc ever waits for an answer that does not come.
+        let mut child = Command::new("timeout")
+            .arg("20")
+            .arg(script)
+            .args(["-qec", &cmd, "/dev/null"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"show protocols\nshow route count\nquit\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("bird> "), "no prompt: {text}");
+        assert!(text.contains("s1         Static     master4    up"), "{text}");
+        assert!(text.contains("2 of 2 routes for 2 networks in table master4"), "{text}");
+    } else {
+        println!("SKIP interactive birdc: `script` (util-linux) not found");
+    }
 }
 
 #[test]
