@@ -269,6 +269,22 @@ pub fn static_routes(
     Ok(routes)
 }
 
+/// The birdproto debug flags of a `debug { ... }` setting.
+pub fn debug_flags(f: &birdconf::ast::DebugFlags) -> u32 {
+    use birdproto::debug as d;
+    [
+        (f.states, d::STATES),
+        (f.routes, d::ROUTES),
+        (f.filters, d::FILTERS),
+        (f.interfaces, d::INTERFACES),
+        (f.events, d::EVENTS),
+        (f.packets, d::PACKETS),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .fold(0, |a, (_, b)| a | b)
+}
+
 /// Refuses BGP options this build does not implement, naming the protocol.
 pub fn check_bgp(p: &ProtocolConfig, b: &birdconf::ast::BgpConfig) -> Result<(), ConfigError> {
     crate::bgp::check(p, b)

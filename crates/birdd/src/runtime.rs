@@ -228,7 +228,10 @@ impl Runtime {
         for pc in &new.protocols {
             let fp = proto_fingerprint(&new, pc);
             let pcfg = match proto_config(pc, &self.program, &self.tables, self.krt.as_ref(), new.router_id) {
-                Ok(c) => c,
+                Ok(mut c) => {
+                    c.debug = crate::protocols::debug_flags(&pc.debug.unwrap_or(new.debug_protocols));
+                    c
+                }
                 Err(e) => {
                     // Checked by config::load; a failure here is a bug, logged and the protocol skipped.
                     tracing::error!("{e}");

@@ -370,3 +370,39 @@ fn thread_groups_place_protocols() {
     }
     panic!("s1 is not on a thread of its own:\n{last}");
 }
+
+#[test]
+fn debug_command_turns_protocol_traces_on_and_off() {
+    let dir = TempDir::new("dbg");
+    let log = dir.path("birdd.log");
+    let c = dir.write(
+        "d.conf",
+        &format!(
+            "log \"{}\" all;\nrouter id 198.18.0.1;\nprotocol static s1 {{ ipv4; route 198.18.5.0/24 blackhole; }}\n",
+            log.display()
+        ),
+    );
+    let d = Daemon::start(&c, &dir.path("a.ctl"));
+    let text = || std::fs::read_to_string(&log).unwrap_or_default();
+    let wait_for = |what: &str| {
+        for _ in 0..100 {
+            if text().contains(what) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("no {what:?} in the log:\n{}", text());
+    };
+    // Off by default: a restart writes no trace of the state changes.
+    assert!(d.cmd("restart s1").contains("s1: restarted"));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(!text().contains("s1: State changed to"), "{}", text());
+    // `debug s1 { states, routes }`: the next restart is traced, with the routes it imports.
+    assert_eq!(d.cmd("debug s1 { states, routes }"), "0000 \n");
+    assert!(d.cmd("restart s1").contains("s1: restarted"));
+    wait_for("s1: State changed to up");
+    wait_for("s1 > added [ipv4] 198.18.5.0/24");
+    // An unknown protocol is refused as for the other protocol commands (BIRD's syntax error).
+    assert!(d.cmd("debug nosuch all").starts_with("9001"), "{}", d.cmd("debug nosuch all"));
+    assert_eq!(d.cmd("debug s1 off"), "0000 \n");
+}

@@ -96,6 +96,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod debug;
 pub mod filter;
 pub mod limit;
 pub mod naming;

@@ -51,6 +51,8 @@ pub struct ProtoConfig {
     pub main_channel: Option<usize>,
     /// The protocol-specific part.
     pub kind: Arc<dyn ProtoKind>,
+    /// `debug { ... }`: the [`crate::debug`] flags of the trace messages the instance writes.
+    pub debug: u32,
 }
 
 impl fmt::Debug for ProtoConfig {
@@ -80,6 +82,7 @@ impl ProtoConfig {
             channels,
             main_channel,
             kind,
+            debug: 0,
         }
     }
 }
@@ -257,6 +260,8 @@ struct Shared {
     cmds: Domain<Resource, VecDeque<Cmd>>,
     ev_cmd: Event,
     source_id: AtomicU64,
+    /// The [`crate::debug`] flags (`debug` in the configuration or the CLI command).
+    debug: std::sync::atomic::AtomicU32,
     core: LoopCell<Core>,
 }
 
@@ -293,6 +298,11 @@ impl ProtoCtx<'_> {
     /// The message given with `disable`/`restart` (BGP sends it as the shutdown communication).
     pub fn down_message(&self) -> Option<&str> {
         self.st.message.as_deref()
+    }
+
+    /// Whether the instance writes the trace messages of `flag` (a [`crate::debug`] flag).
+    pub fn debug(&self, flag: u32) -> bool {
+        self.sh.debug.load(Ordering::Relaxed) & flag != 0
     }
 
     /// The loop clock.
@@ -337,6 +347,10 @@ impl ProtoCtx<'_> {
     /// Announce or withdraw a route of a foreign source (a pipe keeps the original source, preference
     /// and generation).
     pub fn import_src(&mut self, ch: usize, net: Net, src: &RouteSrc, route: Option<Route>) {
+        if self.debug(crate::debug::ROUTES) {
+            let what = if route.is_some() { "added" } else { "removed" };
+            tracing::trace!(target: "bird::proto", "{} > {what} [{}] {net}", self.sh.name, self.st.channels[ch].cfg.name);
+        }
         if let Trip::Down { restart, dir } = self.st.channels[ch].import(&self.sh.name, net, src, route) {
             self.st.trips.push((restart, dir));
         }
@@ -438,6 +452,9 @@ impl Core {
             panic!("protocol {}: {e}", sh.name);
         }
         tracing::debug!(target: "bird::proto", proto = %sh.name, "{} -> {}", from, to);
+        if sh.debug.load(Ordering::Relaxed) & crate::debug::STATES != 0 {
+            tracing::trace!(target: "bird::proto", "{}: State changed to {}", sh.name, to);
+        }
         self.st.since = sh.clock.now();
         self.publish(sh);
     }
@@ -932,6 +949,7 @@ impl ProtoHandle {
     pub fn spawn(cfg: ProtoConfig, group: &ThreadGroup, states: &StateTable) -> ProtoHandle {
         let name: Arc<str> = cfg.name.as_str().into();
         let disabled = cfg.disabled;
+        let debug = cfg.debug;
         let lp = Loop::new(format!("proto {name}"), LevelId::Proto, group);
         let id = states.register();
         let clock = group.clock().clone();
@@ -988,6 +1006,7 @@ impl ProtoHandle {
                 cmds: Domain::new(format!("proto {name} commands"), VecDeque::new()),
                 ev_cmd,
                 source_id: AtomicU64::new(0),
+                debug: std::sync::atomic::AtomicU32::new(debug),
                 core: LoopCell::new(&lp, Core { proto, st }),
                 lp: lp.clone(),
             }
@@ -1069,6 +1088,16 @@ impl ProtoHandle {
         });
     }
 
+    /// Set the [`crate::debug`] flags (the `debug` command).
+    pub fn set_debug(&self, flags: u32) {
+        self.0.debug.store(flags, Ordering::Relaxed);
+    }
+
+    /// The [`crate::debug`] flags.
+    pub fn debug(&self) -> u32 {
+        self.0.debug.load(Ordering::Relaxed)
+    }
+
     /// Apply a new configuration of the same instance. Enters the instance's loop (call it from the
     /// control context, never from inside another protocol's loop).
     ///
@@ -1101,6 +1130,7 @@ impl ProtoHandle {
         {
             return Ok(Reconfigured::NeedsRestart);
         }
+        sh.debug.store(new.debug, Ordering::Relaxed);
         let Core { proto, st } = &mut *core;
         let r = proto.reconfigure(&mut Core::ctx(st, sh), &new);
         if r == Reconfigured::NeedsRestart {

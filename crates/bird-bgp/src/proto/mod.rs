@@ -532,7 +532,10 @@ impl Bgp {
         }
     }
 
-    fn send_msg(&mut self, _ctx: &mut ProtoCtx<'_>, c: ConnId, m: &Message) {
+    fn send_msg(&mut self, pctx: &mut ProtoCtx<'_>, c: ConnId, m: &Message) {
+        if pctx.debug(birdproto::debug::PACKETS) {
+            tracing::trace!(target: "bird::bgp", "{}: Sending {}", self.name, m.kind().name());
+        }
         let ctx = match &self.est {
             Some(e) if e.session.conn == c => e.session.ctx.clone(),
             _ => SessionCtx::default(),
@@ -587,7 +590,12 @@ impl Bgp {
             match frame_len(&buf[pos..], max.min(MAX_EXT_MESSAGE_LEN)) {
                 Ok(Some(len)) => {
                     let ev = match Message::decode(&buf[pos..pos + len], sctx) {
-                        Ok(m) => Event::Received(c, m),
+                        Ok(m) => {
+                            if ctx.debug(birdproto::debug::PACKETS) {
+                                tracing::trace!(target: "bird::bgp", "{}: Got {}", self.name, m.kind().name());
+                            }
+                            Event::Received(c, m)
+                        }
                         Err(e) => Event::ReceiveError(c, e),
                     };
                     pos += len;

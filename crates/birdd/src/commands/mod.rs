@@ -103,6 +103,7 @@ pub fn execute(d: &mut Daemon, cmd: Command, restricted: bool, w: &mut ReplyWrit
         Command::ShowSymbols(q) => show_symbols::run(d, &q, w),
         Command::ShowStatic { name } => show_static::run(d, name.as_deref(), w),
         Command::ShowMemory => show_memory::run(d, w),
+        Command::Debug { target, flags } => debug(d, &target, &flags, w),
         Command::ShowInterfaces { summary } => show_interfaces::run(d, summary, w),
         Command::ShowThreads { all } => return After::Threads { all },
         Command::Enable { target, message } => actions::run(d, actions::Action::Enable, &target, message, w),
@@ -146,12 +147,36 @@ fn eval(d: &Daemon, text: &str, w: &mut ReplyWriter) {
     }
 }
 
+/// `debug <protocols> all|off|{ states, routes, ... }`: the trace messages the protocols write from now on.
+fn debug(
+    d: &mut Daemon,
+    target: &birdcli::ProtoTarget,
+    flags: &birdcli::command::FlagSpec,
+    w: &mut ReplyWriter,
+) {
+    let bits = match flags {
+        birdcli::command::FlagSpec::All => birdproto::debug::ALL,
+        birdcli::command::FlagSpec::Off => 0,
+        birdcli::command::FlagSpec::Set(v) => {
+            v.iter().filter_map(|f| birdproto::debug::flag(f)).fold(0, |a, b| a | b)
+        }
+    };
+    match actions::select(d, target) {
+        Ok(idx) => {
+            for i in idx {
+                d.rt.protos[i].handle.set_debug(bits);
+            }
+            w.finish(0, "");
+        }
+        Err((c, t)) => w.finish(c, t),
+    }
+}
+
 fn not_available(cmd: &Command, w: &mut ReplyWriter) {
     let what = match cmd {
         Command::ShowBfdSessions { .. } => "show bfd sessions (no BFD protocol)",
         Command::ShowOspf { .. } => "show ospf (no OSPF protocol)",
         Command::GracefulRestart => "graceful restart",
-        Command::Debug { .. } => "debug",
         Command::Mrtdump { .. } => "mrtdump",
         Command::Dump { .. } => "dump",
         _ => "this command",
