@@ -57,6 +57,18 @@ impl Daemon {
     }
 
     pub fn start_with(config: &Path, socket: &Path, extra: &[&str]) -> Daemon {
+        let mut d = Self::spawn(config, socket, extra);
+        d.wait_settled();
+        d
+    }
+
+    /// Starts without waiting for the protocols to settle (BGP sessions without a peer stay in `start`).
+    pub fn start_unsettled(config: &Path, socket: &Path) -> Daemon {
+        Self::spawn(config, socket, &[])
+    }
+
+    /// Runs the daemon in the foreground and waits until its socket answers.
+    fn spawn(config: &Path, socket: &Path, extra: &[&str]) -> Daemon {
         let child = Command::new(BIN)
             .arg("-f")
             .arg("-c")
@@ -64,25 +76,6 @@ impl Daemon {
             .arg("-s")
             .arg(socket)
             .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut d = Daemon { child, socket: socket.to_owned() };
-        d.wait_ready();
-        d.wait_settled();
-        d
-    }
-
-    /// Starts without waiting for the protocols to settle (BGP sessions without a peer stay in `start`).
-    pub fn start_unsettled(config: &Path, socket: &Path) -> Daemon {
-        let child = Command::new(BIN)
-            .arg("-f")
-            .arg("-c")
-            .arg(config)
-            .arg("-s")
-            .arg(socket)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
