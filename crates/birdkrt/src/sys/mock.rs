@@ -250,13 +250,7 @@ impl Backend for MockKernel {
     }
 
     fn request_batch(&self, reqs: Vec<Request>, reply: Sink) {
-        let mut writes = Vec::new();
-        for r in reqs {
-            match r {
-                Request::Write { id, write } => writes.push((id, write)),
-                r => self.request(r, reply.clone()),
-            }
-        }
+        let writes = super::start_non_writes(self, reqs, &reply);
         if writes.is_empty() {
             return;
         }

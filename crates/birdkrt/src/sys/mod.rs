@@ -305,6 +305,23 @@ pub enum Reply {
 /// Where replies go. Runs on the backend's thread: queue and wake, nothing more.
 pub type Sink = Arc<dyn Fn(Reply) + Send + Sync>;
 
+/// Starts the requests of `reqs` that are not route writes with `backend` (in order) and returns the
+/// writes, for a backend that applies them as one batch.
+pub(crate) fn start_non_writes<B: Backend + ?Sized>(
+    backend: &B,
+    reqs: Vec<Request>,
+    reply: &Sink,
+) -> Vec<(u64, Write)> {
+    let mut writes = Vec::new();
+    for r in reqs {
+        match r {
+            Request::Write { id, write } => writes.push((id, write)),
+            r => backend.request(r, reply.clone()),
+        }
+    }
+    writes
+}
+
 /// A kernel backend (see the module docs for the contract).
 pub trait Backend: Send + Sync + 'static {
     /// Start `req`; its reply (exactly one) goes to `reply`.

@@ -220,13 +220,7 @@ impl Backend for Netlink {
     }
 
     fn request_batch(&self, reqs: Vec<Request>, reply: Sink) {
-        let mut writes = Vec::new();
-        for r in reqs {
-            match r {
-                Request::Write { id, write } => writes.push((id, write)),
-                r => self.request(r, reply.clone()),
-            }
-        }
+        let writes = super::start_non_writes(self, reqs, &reply);
         self.send_writes(writes, reply);
     }
 
