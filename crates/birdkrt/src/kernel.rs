@@ -708,7 +708,7 @@ impl Protocol for Kernel {
 
     fn preexport(&self, pe: Preexport<'_>, route: &Route) -> bool {
         // Never send our own learned routes back to the kernel.
-        !pe.importers.iter().flatten().any(|i| *i == route.sender())
+        !pe.from_self(route)
     }
 
     fn shutdown(&mut self, _ctx: &mut ProtoCtx<'_>) -> PState {

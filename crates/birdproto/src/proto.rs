@@ -127,6 +127,14 @@ pub struct Preexport<'a> {
     pub importers: &'a [Option<ImporterId>],
 }
 
+impl Preexport<'_> {
+    /// Whether `route` was imported by this very protocol, through any of its channels (kernel and BGP
+    /// never send such a route back).
+    pub fn from_self(&self, route: &Route) -> bool {
+        self.importers.iter().flatten().any(|&i| i == route.sender())
+    }
+}
+
 /// A routing protocol. Every method runs in the instance's own loop (level `proto`), one at a time.
 pub trait Protocol: Send + 'static {
     /// Start: channels are open (imports allowed). Return [`PState::Up`] when up at once, or
