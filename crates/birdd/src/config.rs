@@ -94,6 +94,14 @@ pub fn check(cfg: &Config) -> Result<Program, ConfigError> {
     Ok(program)
 }
 
+/// Threads of the default thread group: the `threads N;` shorthand, else the default group's count.
+pub fn default_threads(cfg: &Config) -> usize {
+    let t = &cfg.threads;
+    let n =
+        t.threads_shorthand.or_else(|| t.groups.iter().find(|g| g.default).map(|g| g.threads)).unwrap_or(1);
+    usize::try_from(n.max(1)).unwrap_or(1)
+}
+
 fn time_format(t: &TimeFormat) -> birdcli::TimeFormat {
     match t {
         TimeFormat::Iso { long: false, frac_digits: 0 } => birdcli::TimeFormat::iso_short(),

@@ -178,13 +178,6 @@ pub fn run(a: DaemonArgs) -> i32 {
     }
 }
 
-fn threads_of(cfg: &birdconf::ast::Config) -> usize {
-    let t = &cfg.threads;
-    let n =
-        t.threads_shorthand.or_else(|| t.groups.iter().find(|g| g.default).map(|g| g.threads)).unwrap_or(1);
-    usize::try_from(n.max(1)).unwrap_or(1)
-}
-
 fn start(
     loaded: config::Loaded,
     source: ConfigSource,
@@ -193,7 +186,8 @@ fn start(
     debug: bool,
 ) -> io::Result<Stop> {
     let cfg = Arc::clone(&loaded.config);
-    let worker = ThreadGroup::worker(threads_of(&cfg)).map_err(|e| io::Error::other(format!("{e:?}")))?;
+    let worker =
+        ThreadGroup::worker(config::default_threads(&cfg)).map_err(|e| io::Error::other(format!("{e:?}")))?;
     let main_group = ThreadGroup::express(1).map_err(|e| io::Error::other(format!("{e:?}")))?;
     let time_formats = config::time_formats(&cfg);
     let main_loop = Loop::new("main", birdrcu::LevelId::TheBird, &main_group);

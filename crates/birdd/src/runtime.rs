@@ -289,9 +289,7 @@ impl Runtime {
         for g in &new.threads.groups {
             if g.default || g.name == "express" {
                 if g.default {
-                    let n = usize::try_from(new.threads.threads_shorthand.unwrap_or(g.threads).max(1))
-                        .unwrap_or(1);
-                    if let Err(e) = self.group.set_threads(n) {
+                    if let Err(e) = self.group.set_threads(crate::config::default_threads(new)) {
                         tracing::error!("thread group {}: {e:?}", g.name);
                     }
                 }
