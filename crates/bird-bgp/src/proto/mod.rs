@@ -536,11 +536,11 @@ impl Bgp {
         if pctx.debug(birdproto::debug::PACKETS) {
             tracing::trace!(target: "bird::bgp", "{}: Sending {}", self.name, m.kind().name());
         }
-        let ctx = match &self.est {
-            Some(e) if e.session.conn == c => e.session.ctx.clone(),
-            _ => SessionCtx::default(),
+        let encoded = match &self.est {
+            Some(e) if e.session.conn == c => m.encode(&e.session.ctx),
+            _ => m.encode(&SessionCtx::default()),
         };
-        match m.encode(&ctx) {
+        match encoded {
             Ok(b) => self.send_bytes(c, &b),
             Err(e) => {
                 tracing::error!(target: "bird::bgp", "{}: cannot encode {}: {e}", self.name, m.kind().name())
@@ -1108,7 +1108,7 @@ impl Protocol for Bgp {
 
     fn preexport(&self, pe: birdproto::Preexport<'_>, route: &Route) -> bool {
         // Never send a route back to the peer it came from.
-        !pe.importers.iter().flatten().any(|&i| i == route.sender())
+        !pe.from_self(route)
     }
 
     fn reload_routes(&mut self, ctx: &mut ProtoCtx<'_>, ch: usize) -> bool {
