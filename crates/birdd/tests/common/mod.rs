@@ -57,7 +57,7 @@ impl Daemon {
     }
 
     pub fn start_with(config: &Path, socket: &Path, extra: &[&str]) -> Daemon {
-        let mut d = Self::spawn(config, socket, extra);
+        let d = Self::spawn(config, socket, extra);
         d.wait_settled();
         d
     }
