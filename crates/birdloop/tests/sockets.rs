@@ -165,6 +165,7 @@ fn tcp_and_unix_sockets_opened_in_a_loop() {
     u.write_all(b"show threads\n").unwrap();
     assert!(wait_until(LONG, || cli_got.lock().unwrap().as_slice() == b"show threads\n"));
     let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_dir(&dir);
     let _ = lp.enter().remove_socket::<socket2::Socket>(lkey);
     group.shutdown();
 }
