@@ -13,6 +13,10 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 #[allow(unsafe_code)]
 fn tune_allocator() {
+    // An operator's own setting (mimalloc reads MIMALLOC_* variables at start) wins.
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
     // Return freed pages to the OS at once rather than after 10 ms: after a mass withdrawal the
     // daemon's resident memory follows its routes (costs ~5% CPU on route churn).
     // SAFETY: `mi_option_set` only stores an integer option; it is thread-safe and may be called at
