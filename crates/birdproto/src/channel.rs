@@ -10,8 +10,8 @@ use std::sync::Arc;
 use birdnet::Net;
 use birdtable::route::FLAG_FILTERED;
 use birdtable::{
-    ExportMarks, ExportMode, ExportSub, ImportHandle, ImportOutcome, ImportResult, Route, RouteId, RouteSrc,
-    Table,
+    ExportMarks, ExportMode, ExportSub, Import, ImportHandle, ImportOutcome, ImportResult, Route, RouteId,
+    RouteSrc, Table,
 };
 
 use crate::filter::{accept_all, reject_all, FilterRoute, RouteFilter, Verdict};
@@ -125,6 +125,26 @@ pub(crate) struct Channel {
     pub(crate) in_limit: Option<LimitState>,
     pub(crate) out_limit: Option<LimitState>,
     pub(crate) peer_table: Option<String>,
+    /// Imports waiting for one table call (see [`Channel::flush_imports`]), with what each one was.
+    pending: Vec<Import>,
+    pending_kind: Vec<Pending>,
+    /// Reused buffer for the outcomes of a flush.
+    outcomes: Vec<ImportOutcome>,
+}
+
+/// Imports queued before the table takes them under one lock: at most this many (bounds the lock hold
+/// and the delay before the routes are visible).
+const IMPORT_BATCH: usize = 256;
+
+/// What a queued table operation was, for the counters once its outcome is known.
+#[derive(Debug, Clone, Copy)]
+enum Pending {
+    /// A withdrawal received from the protocol.
+    Withdraw,
+    /// A route the import filter rejected: whatever the source had is withdrawn.
+    Rejected,
+    /// A route imported; `valid`: not flagged as filtered.
+    Import { valid: bool },
 }
 
 /// What a channel asks of its protocol after an import or an export step.
@@ -145,6 +165,9 @@ impl Channel {
             in_limit: None,
             out_limit: None,
             peer_table: None,
+            pending: Vec::new(),
+            pending_kind: Vec::new(),
+            outcomes: Vec::new(),
             cfg,
         };
         c.apply_limits();
@@ -195,22 +218,16 @@ impl Channel {
     /// ([`ImportHandle::import_checked`]) only for routes that would add to their count, as BIRD checks them
     /// in `rte_recalculate`, and the counters follow the outcome.
     pub(crate) fn import(&mut self, proto: &str, net: Net, src: &RouteSrc, route: Option<Route>) -> Trip {
-        let Some(imp) = self.importer.as_ref() else { return Trip::None };
-        let c = self.counters.clone();
+        if self.importer.is_none() {
+            return Trip::None;
+        }
         let Some(route) = route else {
-            inc(&c.import_withdraws.received);
-            let out = imp.withdraw_detailed(net, src);
-            match out.result {
-                ImportResult::Withdrawn => {
-                    inc(&c.import_withdraws.accepted);
-                    self.count_import(out, false);
-                }
-                _ => inc(&c.import_withdraws.ignored),
-            }
+            inc(&self.counters.import_withdraws.received);
+            self.queue(Import::Withdraw(net, src.clone()), Pending::Withdraw);
             return Trip::None;
         };
 
-        inc(&c.import_updates.received);
+        inc(&self.counters.import_updates.received);
         let mut fr = FilterRoute::new(net, route.attrs(), route.pref(), proto);
         let verdict = self.cfg.import_filter.run(&mut fr);
         let pref = fr.pref;
@@ -223,30 +240,76 @@ impl Channel {
             None => route,
         };
         if verdict == Verdict::Reject {
-            inc(&c.import_updates.filtered);
+            inc(&self.counters.import_updates.filtered);
             if self.cfg.keep_filtered {
                 return self.import_limited(proto, net, route.with_flags(FLAG_FILTERED), false);
             }
-            let out = imp.withdraw_detailed(net, src);
-            if out.result == ImportResult::Withdrawn {
-                self.count_import(out, false);
-            }
+            self.queue(Import::Withdraw(net, src.clone()), Pending::Rejected);
             return Trip::None;
         }
         self.import_limited(proto, net, route, true)
+    }
+
+    /// Queue a table operation whose outcome needs no decision now (no limit to check); the queue goes to
+    /// the table in one call when it is full, before any operation that needs an answer at once, and at
+    /// the end of the protocol hook that queued it ([`Channel::flush_imports`]).
+    fn queue(&mut self, op: Import, kind: Pending) {
+        self.pending.push(op);
+        self.pending_kind.push(kind);
+        if self.pending.len() >= IMPORT_BATCH {
+            self.flush_imports();
+        }
+    }
+
+    /// Hand the queued imports to the table (one lock for all of them) and count their outcomes.
+    pub(crate) fn flush_imports(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut outcomes = std::mem::take(&mut self.outcomes);
+        match self.importer.as_ref() {
+            Some(imp) => imp.import_batch_detailed(self.pending.drain(..), |o| outcomes.push(o)),
+            None => self.pending.clear(),
+        }
+        let kinds = std::mem::take(&mut self.pending_kind);
+        for (kind, out) in kinds.iter().zip(outcomes.drain(..)) {
+            match *kind {
+                Pending::Withdraw => {
+                    if out.result == ImportResult::Withdrawn {
+                        inc(&self.counters.import_withdraws.accepted);
+                        self.count_import(out, false);
+                    } else {
+                        inc(&self.counters.import_withdraws.ignored);
+                    }
+                }
+                Pending::Rejected => {
+                    if out.result == ImportResult::Withdrawn {
+                        self.count_import(out, false);
+                    }
+                }
+                Pending::Import { valid } => self.count_import(out, valid),
+            }
+        }
+        self.pending_kind = kinds;
+        self.pending_kind.clear();
+        self.outcomes = outcomes;
     }
 
     /// Import `route` past the receive and import limits, checked by the table (under its lock, knowing what
     /// the net has from this source) only when the route would add to their count: a replacement is never
     /// blocked. `valid`: the route is not filtered.
     fn import_limited(&mut self, proto: &str, net: Net, route: Route, valid: bool) -> Trip {
+        if self.rx_limit.is_none() && (self.in_limit.is_none() || !valid) {
+            self.queue(Import::Update(net, route), Pending::Import { valid });
+            return Trip::None;
+        }
+        // The limits are checked against the counters: they must include everything queued before.
+        self.flush_imports();
         let Some(imp) = self.importer.as_ref() else { return Trip::None };
         let c = &self.counters;
         let (rx_limit, in_limit) = (&mut self.rx_limit, &mut self.in_limit);
         let mut tripped: Option<(LimitOutcome, LimitDir)> = None;
-        let out = if rx_limit.is_none() && (in_limit.is_none() || !valid) {
-            imp.import_detailed(net, route)
-        } else {
+        let out = {
             imp.import_checked(net, route, |had_old, old_filtered| {
                 if !had_old {
                     if let Some(l) = rx_limit.as_mut() {

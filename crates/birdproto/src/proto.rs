@@ -286,6 +286,16 @@ impl fmt::Debug for ProtoCtx<'_> {
     }
 }
 
+/// Imports a hook queued reach the table when the hook returns (one lock per batch of routes, not per
+/// route; see `Channel::flush_imports`).
+impl Drop for ProtoCtx<'_> {
+    fn drop(&mut self) {
+        for c in &mut self.st.channels {
+            c.flush_imports();
+        }
+    }
+}
+
 impl ProtoCtx<'_> {
     /// The instance name.
     pub fn name(&self) -> &str {
@@ -407,6 +417,7 @@ impl ProtoCtx<'_> {
     /// route imported so far becomes stale until announced again. See
     /// [`birdtable::ImportHandle::refresh_begin`].
     pub fn refresh_begin(&mut self, ch: usize) {
+        self.st.channels[ch].flush_imports();
         if let Some(imp) = self.st.channels[ch].importer.as_ref() {
             imp.refresh_begin();
         }
@@ -414,6 +425,7 @@ impl ProtoCtx<'_> {
 
     /// End the refresh of channel `ch`: the table withdraws the routes still stale.
     pub fn refresh_end(&mut self, ch: usize) {
+        self.st.channels[ch].flush_imports();
         if let Some(imp) = self.st.channels[ch].importer.as_ref() {
             imp.refresh_end();
         }
@@ -683,6 +695,7 @@ impl Core {
         for c in &mut self.st.channels {
             let _ = c.state.go(ChannelState::Stop);
             c.drop_export();
+            c.flush_imports();
             if let Some(imp) = c.importer.take() {
                 self.st.flush_wait += 1;
                 imp.stop(done("importer"));
