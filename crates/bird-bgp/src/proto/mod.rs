@@ -31,6 +31,7 @@
 pub mod config;
 pub mod listen;
 pub mod route;
+mod rxbuf;
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -61,8 +62,6 @@ use crate::wire::{
 };
 use route::{export_attrs, import_attrs, NextHopChoice, SessionFacts};
 
-/// Bytes read from a socket per wakeup at most.
-const RX_CHUNK: usize = 256 * 1024;
 /// Pending exports of a channel that trigger packing right away.
 const FLUSH_BATCH: usize = 4096;
 /// Exports are packed only while less than this is queued for the socket.
@@ -215,7 +214,7 @@ fn conn_handler(
             h.exec_as::<Bgp>(move |p, ctx| p.writable(ctx, cid, gen));
         }
         if ready.readable && !connecting {
-            let mut data = vec![0u8; RX_CHUNK];
+            let mut data = rxbuf::take_for_read();
             let mut n = 0;
             let mut end: Option<Option<String>> = None;
             while n < data.len() {
@@ -569,12 +568,17 @@ impl Bgp {
         end: Option<Option<String>>,
     ) {
         let Some(conn) = self.conn(c, gen) else { return };
-        if conn.rbuf.is_empty() {
-            conn.rbuf = data;
+        // Parse the chunk in place, or the tail of the last one joined with it.
+        let buf = if conn.rbuf.is_empty() {
+            data
         } else {
-            conn.rbuf.extend_from_slice(&data);
-        }
-        let mut buf = std::mem::take(&mut conn.rbuf);
+            let mut joined = rxbuf::take();
+            joined.extend_from_slice(&conn.rbuf);
+            joined.extend_from_slice(&data);
+            conn.rbuf.clear();
+            rxbuf::give(data);
+            joined
+        };
         let mut pos = 0;
         let default_ctx = SessionCtx::default();
         loop {
@@ -612,9 +616,10 @@ impl Bgp {
                 }
             }
         }
-        buf.drain(..pos);
         let Some(conn) = self.conn(c, gen) else { return };
-        conn.rbuf = buf;
+        // Keep only the incomplete message; the chunk goes back to the pool.
+        conn.rbuf.extend_from_slice(&buf[pos..]);
+        rxbuf::give(buf);
         let key = conn.key;
         if let Some(err) = end {
             self.feed(ctx, Event::TcpClosed(c, err));
