@@ -113,8 +113,10 @@ impl NextHop {
 /// Where a route sends packets: the filter attribute `dest` (`RTD_*`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Dest {
-    /// `RTD_UNICAST`: one or more next hops, kept in canonical order (see [`Dest::unicast`]).
-    Unicast(Box<[NextHop]>),
+    /// `RTD_UNICAST`: one or more next hops, kept in canonical order (see [`Dest::unicast`]). Shared:
+    /// every attribute set of a BGP session resolved through the same next hop holds one allocation
+    /// (a route server's feeder sends thousands of sets with one next hop).
+    Unicast(Arc<[NextHop]>),
     /// `RTD_BLACKHOLE`: silently drop.
     Blackhole,
     /// `RTD_UNREACHABLE`: drop with ICMP unreachable.
@@ -130,12 +132,12 @@ impl Dest {
         let mut v: Vec<NextHop> = hops.into_iter().collect();
         v.sort_by(NextHop::canonical_cmp);
         v.dedup();
-        Dest::Unicast(v.into_boxed_slice())
+        Dest::Unicast(v.into())
     }
 
     /// A unicast destination with a single next hop.
     pub fn one(hop: NextHop) -> Dest {
-        Dest::Unicast(Box::new([hop]))
+        Dest::Unicast(Arc::new([hop]))
     }
 
     /// The route type word of `show route` (`unicast`, `blackhole`, `unreachable`, `prohibit`).
