@@ -172,6 +172,17 @@ fn secs(t: Time) -> u64 {
 }
 
 /// An OS error as BIRD prints it (`Connection refused`, without Rust's ` (os error 111)`).
+/// Pending-export maps keep their capacity between flushes (a flush during convergence drains tens of
+/// thousands of nets, and the next batch is as large), but not for ever: once a flush drained less than
+/// an eighth of what the map can hold, it shrinks to twice that flush. A route server's session holds
+/// ~14 bytes per net it exported otherwise, long after convergence.
+fn trim_pending<V>(map: &mut HashMap<Net, V, FxBuild>, drained: usize) {
+    const KEEP: usize = 256;
+    if map.capacity() > KEEP && drained < map.capacity() / 8 {
+        map.shrink_to((drained * 2).max(KEEP));
+    }
+}
+
 fn os_text(e: &io::Error) -> String {
     let t = e.to_string();
     match t.rfind(" (os error ") {
@@ -915,7 +926,8 @@ impl Bgp {
             let af: AfiSafi = self.cfg.channels[ch].afi_safi;
             let mut withdrawn: Vec<Nlri> = Vec::new();
             let mut groups: HashMap<usize, (Attrs, Vec<Nlri>), FxBuild> = HashMap::default();
-            // Drained, not taken: the map keeps its capacity for the next batch.
+            // Drained, not taken: the map keeps its capacity for the next batch (see `trim_pending`).
+            let drained = self.pending[ch].len();
             for (net, a) in self.pending[ch].drain() {
                 match a {
                     None => withdrawn.push(Nlri::new(net)),
@@ -934,11 +946,15 @@ impl Bgp {
                     tracing::warn!(target: "bird::bgp", "{}: {} routes not sent: {e}", self.name, nets.len());
                 }
             }
+            trim_pending(&mut self.pending[ch], drained);
             if est.eor_due[ch] && !est.eor_sent[ch] {
                 est.eor_sent[ch] = true;
                 msgs.push(packer.end_of_rib(af));
             }
         }
+        // The export attribute sets just encoded were dropped with their groups: once enough of the
+        // cache is such garbage, give it back instead of waiting for the next import-driven sweep.
+        birdtable::attrs::maybe_sweep();
         if msgs.is_empty() {
             return;
         }
@@ -1208,5 +1224,25 @@ impl Protocol for Bgp {
 
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_maps_keep_capacity_through_bursts_and_shrink_when_quiet() {
+        let mut m: HashMap<Net, (), FxBuild> = HashMap::default();
+        for i in 0..20_000u32 {
+            let net: Net = format!("10.{}.{}.0/24", i / 256, i % 256).parse().expect("valid net");
+            m.insert(net, ());
+        }
+        let cap = m.capacity();
+        let n = m.drain().count();
+        trim_pending(&mut m, n);
+        assert_eq!(m.capacity(), cap, "a large flush keeps the room for the next one");
+        trim_pending(&mut m, 10);
+        assert!(m.capacity() < 1024, "a small flush shrinks the map ({} slots)", m.capacity());
     }
 }
