@@ -194,6 +194,11 @@ impl RetiredList {
         unsafe { self.0.as_ref() }.len as usize
     }
 
+    /// Bytes of its allocation.
+    pub(crate) fn bytes(&self) -> usize {
+        layout(self.len()).0.size()
+    }
+
     /// The memory, no longer freed on drop.
     fn into_raw(self) -> NonNull<ListHeader> {
         let p = self.0;
@@ -221,6 +226,16 @@ impl ListPool {
     /// Memory for a list of `len` routes, if pooled.
     pub(crate) fn take(&mut self, len: usize) -> Option<RetiredList> {
         self.free.get_mut(len.checked_sub(1)?)?.pop()
+    }
+
+    /// Bytes of the pooled lists.
+    pub(crate) fn bytes(&self) -> usize {
+        self.free.iter().flatten().map(RetiredList::bytes).sum()
+    }
+
+    /// Free every pooled list.
+    pub(crate) fn clear(&mut self) {
+        self.free.iter_mut().for_each(|v| *v = Vec::new());
     }
 
     /// Keep `l` for reuse (or free it when its class is full or not pooled). `l` must be past its grace

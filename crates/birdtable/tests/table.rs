@@ -5,6 +5,7 @@ mod common;
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
+use std::time::Duration;
 
 use birdnet::NetType;
 use birdtable::route::FLAG_FILTERED;
@@ -304,4 +305,39 @@ fn detailed_outcomes_tell_old_route_and_best_change() {
         ]
     );
     assert_eq!(t.stats().routes, 0);
+}
+
+#[test]
+fn a_quiet_table_frees_the_lists_it_kept_for_reuse() {
+    let (g, t) = table("trim");
+    let (a, b) = (t.add_importer("a"), t.add_importer("b"));
+    let (sa, sb) = (Source::new("a", metric_class()), Source::new("b", metric_class()));
+    let (ra, rb) = (RouteSrc::new(&sa, 0), RouteSrc::new(&sb, 0));
+    let nets: Vec<_> = (0..1000u32).map(|i| net(&format!("10.{}.{}.0/24", i / 256, i % 256))).collect();
+    for &n in &nets {
+        a.import(n, Route::new(ra.clone(), attrs(1), 100));
+    }
+    g.run_until_idle();
+    g.advance(Duration::from_millis(5));
+    // Every net's one-route list is replaced by a two-route one: past its grace period, the old
+    // memory is kept for the next imports to reuse ...
+    for &n in &nets {
+        b.import(n, Route::new(rb.clone(), attrs(2), 100));
+    }
+    let mut held = 0;
+    for _ in 0..100 {
+        g.run_until_idle();
+        birdrcu::synchronize();
+        g.advance(Duration::from_millis(1));
+        held = held.max(t.list_pool_bytes());
+    }
+    assert!(held >= 1000 * 48, "the replaced lists are kept while imports go on ({held} bytes)");
+    // ... but not once the table has been quiet for a while.
+    for _ in 0..10 {
+        birdrcu::synchronize();
+        g.advance(Duration::from_millis(100));
+        g.run_until_idle();
+    }
+    assert_eq!(t.list_pool_bytes(), 0);
+    assert_eq!(t.stats().routes, 2000);
 }

@@ -14,7 +14,7 @@ pub fn run(d: &Daemon, w: &mut ReplyWriter) {
     for (_, t) in d.rt.ordered_tables() {
         let s = t.stats();
         tables.effective += s.routes * ROUTE_BYTES;
-        tables.overhead += t.index_heap_bytes() as u64;
+        tables.overhead += (t.index_heap_bytes() + t.list_pool_bytes()) as u64;
     }
     let a = birdtable::attrs::stats();
     let attrs = MemSize { effective: a.effective_bytes as u64, overhead: a.overhead_bytes as u64 };

@@ -213,7 +213,7 @@ pub(crate) struct TableState {
     /// Memory of retired lists past their grace period, for reuse by imports.
     pub(crate) pool: list::ListPool,
     /// Lists whose grace period ended since the last [`service::flush_retired`], moved into `pool` there.
-    pub(crate) graced: Arc<std::sync::Mutex<Vec<RetiredList>>>,
+    pub(crate) graced: Arc<service::Graced>,
     pub(crate) pending: VecDeque<(u64, Pending)>,
     pub(crate) corked: bool,
     pub(crate) subs: Vec<Weak<crate::export::SubShared>>,
@@ -329,6 +329,8 @@ pub(crate) struct TableInner {
     pub(crate) ev_kick: Event,
     pub(crate) ev_prune: Event,
     pub(crate) settle_timer: OnceLock<TimerKey>,
+    /// Frees the list pool once the table has been quiet for [`service::IDLE_TRIM`].
+    pub(crate) trim_timer: OnceLock<TimerKey>,
     pub(crate) kick_pending: AtomicBool,
 }
 
@@ -405,12 +407,13 @@ impl Table {
                 ev_kick,
                 ev_prune,
                 settle_timer: OnceLock::new(),
+                trim_timer: OnceLock::new(),
                 kick_pending: AtomicBool::new(false),
                 config,
             }
         });
         {
-            // ENTER: once at creation, to create the settle timer (timers are created inside their loop).
+            // ENTER: once at creation, to create the service timers (timers are created inside their loop).
             let mut g = service.enter();
             let weak = Arc::downgrade(&inner);
             let key = g.timer("table settle", move |g, _| {
@@ -419,6 +422,13 @@ impl Table {
                 }
             });
             let _ = inner.settle_timer.set(key);
+            let weak = Arc::downgrade(&inner);
+            let key = g.timer("table idle trim", move |g, _| {
+                if let Some(t) = weak.upgrade() {
+                    service::trim_fired(&t, g);
+                }
+            });
+            let _ = inner.trim_timer.set(key);
         }
         Table(inner)
     }
@@ -452,6 +462,13 @@ impl Table {
             changes: c.changes.load(Ordering::Relaxed),
             pushed: c.pushed.load(Ordering::Relaxed),
         }
+    }
+
+    /// Bytes of route-list memory kept for reuse: lists replaced during a burst of imports, past their
+    /// grace period. Freed once the table has been quiet for half a second.
+    pub fn list_pool_bytes(&self) -> usize {
+        let st = self.0.state.lock();
+        st.pool.bytes() + st.graced.bytes()
     }
 
     /// Journal items not yet freed (the cork measure).

@@ -6,11 +6,13 @@
 //!   settle timer ─────────────────────► announce (recipients' callbacks) + cleanup
 //!   last recipient passing a mark ────► [cleanup] journal.cleanup(); free ids/nets; stop waiters; uncork
 //!   refresh_end / stop ───────────────► [prune]  budgeted walk withdrawing stale / stopping routes
+//!   idle trim (500 ms after the last kick, settle or prune pass) ► free the pool of retired lists
 //! ```
 
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, PoisonError, Weak};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
 
 use birdevent::Event;
 use birdloop::{LoopGuard, Time};
@@ -48,13 +50,36 @@ pub(crate) fn event(weak: &Weak<TableInner>, name: &'static str, f: fn(&Arc<Tabl
     })
 }
 
+/// How long a table must see no import before it frees its pool of retired lists.
+pub(crate) const IDLE_TRIM: Duration = Duration::from_millis(500);
+
+/// Retired lists past their grace period, on their way to the table's pool; filled by RCU callbacks on
+/// any thread, emptied by the table's writer.
+#[derive(Default)]
+pub(crate) struct Graced {
+    lists: Mutex<Vec<RetiredList>>,
+    /// Retire bags handed to RCU whose callback has not run yet.
+    in_flight: AtomicUsize,
+}
+
+impl Graced {
+    pub(crate) fn bytes(&self) -> usize {
+        self.lists.lock().unwrap_or_else(PoisonError::into_inner).iter().map(RetiredList::bytes).sum()
+    }
+
+    fn take(&self) -> Vec<RetiredList> {
+        std::mem::take(&mut *self.lists.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
 /// Hand the retire bag to RCU: dropped after a grace period, at a safe point.
 ///
 /// The routes are dropped then; the lists' memory goes to the `graced` stash, which the next flush moves
-/// into the table's [`ListPool`](crate::list::ListPool) for imports to reuse.
+/// into the table's [`ListPool`](crate::list::ListPool) for imports to reuse. The pool serves bursts (a
+/// net going from k to k+1 routes reuses the list another net left at k); once the table is quiet,
+/// [`trim_fired`] frees it.
 pub(crate) fn flush_retired(st: &mut TableState) {
-    let graced = std::mem::take(&mut *st.graced.lock().unwrap_or_else(PoisonError::into_inner));
-    for l in graced {
+    for l in st.graced.take() {
         st.pool.put(l);
     }
     if st.retired.is_empty() {
@@ -62,18 +87,43 @@ pub(crate) fn flush_retired(st: &mut TableState) {
     }
     let RetireBag { lists, routes } = std::mem::take(&mut st.retired);
     let stash = st.graced.clone();
+    stash.in_flight.fetch_add(1, Ordering::Relaxed);
     birdrcu::defer(move || {
         drop(routes);
-        stash.lock().unwrap_or_else(PoisonError::into_inner).extend(lists);
+        stash.lists.lock().unwrap_or_else(PoisonError::into_inner).extend(lists);
+        stash.in_flight.fetch_sub(1, Ordering::Release);
         // The dropped routes may have been the last users of their attribute sets.
         crate::attrs::maybe_sweep();
     });
+}
+
+/// (Re)arm the idle trim: it fires [`IDLE_TRIM`] after the last burst of imports settled.
+fn arm_trim(t: &TableInner, g: &mut LoopGuard<'_>) {
+    if let Some(&key) = t.trim_timer.get() {
+        g.set_timer_in(key, IDLE_TRIM);
+    }
+}
+
+/// The table has been quiet for [`IDLE_TRIM`]: free the pooled lists and those past their grace period
+/// (a pool sized for convergence would otherwise be kept for good, in size classes no net needs any
+/// more). Waits for retire bags still in their grace period, and for imports that came meanwhile.
+pub(crate) fn trim_fired(t: &Arc<TableInner>, g: &mut LoopGuard<'_>) {
+    let mut st = t.state.lock();
+    if st.pushes != st.announced || !st.retired.is_empty() || st.graced.in_flight.load(Ordering::Acquire) > 0
+    {
+        drop(st);
+        arm_trim(t, g);
+        return;
+    }
+    drop(st.graced.take());
+    st.pool.clear();
 }
 
 pub(crate) fn kick(t: &Arc<TableInner>) {
     t.kick_pending.store(false, Ordering::Release);
     let mut st = t.state.lock();
     flush_retired(&mut st);
+    let _ = birdloop::with_current(|g| arm_trim(t, g));
     if st.pushes == st.announced {
         return;
     }
@@ -108,6 +158,8 @@ pub(crate) fn settle_fired(t: &Arc<TableInner>, g: &mut LoopGuard<'_>) {
     st.settle = Settle::default();
     announce(t, &mut st);
     cleanup(t, &mut st);
+    drop(st);
+    arm_trim(t, g);
 }
 
 /// Activate every recipient with unread items.
@@ -216,6 +268,8 @@ pub(crate) fn prune_event(t: &Arc<TableInner>) {
             announce(t, &mut st);
             cleanup(t, &mut st);
             flush_retired(&mut st);
+            drop(st);
+            let _ = birdloop::with_current(|g| arm_trim(t, g));
             continue;
         }
         st.prune = Some(pass);
