@@ -1,10 +1,13 @@
 //! Per-net route lists: one allocation holding a header and the sorted routes, immutable once published.
 //!
 //! ```text
-//!   ┌──────────── header ─────────────┬──────── routes (32 B each, best first) ────────┐
-//!   │ seq: AtomicU64 │ len: u32 │ net │ Route │ Route │ ...                               │
-//!   └─────────────────────────────────┴─────────────────────────────────────────────────┘
+//!   IPv4:  │ seq: AtomicU64 │ meta: u32 │ addr: u32 │ Route │ Route │ ...      (header 16 B)
+//!   IPv6:  │ seq: AtomicU64 │ meta: u32 │ -         │ addr: [u8; 16] │ Route │ ...   (32 B)
+//!   meta = prefix length << 24 | IPv6 << 23 | route count (23 bits); routes 32 B each, best first
 //! ```
+//!
+//! The net is packed into the header rather than stored as a [`Net`] (18 bytes): an IPv4 net with one
+//! route takes 48 bytes instead of 64, and most nets of a full table have one to three routes.
 //!
 //! **Ownership of routes.** When the writer derives a new list from an old one it *moves* the routes it
 //! keeps (a bitwise copy) instead of cloning them: no reference-count traffic on the import path. Each
@@ -26,34 +29,63 @@ use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use birdnet::Net;
+use birdnet::{IpPrefix, Net, Prefix4, Prefix6};
 
 use crate::route::Route;
 
 #[repr(C)]
 pub(crate) struct ListHeader {
     seq: AtomicU64,
-    len: u32,
-    net: Net,
+    /// `prefix length << 24 | IPv6 << 23 | route count`.
+    meta: u32,
+    /// IPv4: the address. IPv6: unused (the address follows the header).
+    addr4: u32,
+}
+
+const LEN_BITS: u32 = 23;
+const LEN_MASK: u32 = (1 << LEN_BITS) - 1;
+const V6: u32 = 1 << LEN_BITS;
+
+/// Most routes one net can hold (8 Mi).
+pub(crate) const MAX_LIST_LEN: usize = LEN_MASK as usize;
+
+impl ListHeader {
+    fn len(&self) -> usize {
+        (self.meta & LEN_MASK) as usize
+    }
+
+    fn is_v6(&self) -> bool {
+        self.meta & V6 != 0
+    }
+}
+
+/// Where the routes start: after the header, and after the IPv6 address for IPv6 nets.
+const fn routes_offset(v6: bool) -> usize {
+    if v6 {
+        32
+    } else {
+        16
+    }
 }
 
 /// The first route of the list at `p` (raw: keeps the allocation's provenance).
 fn routes_ptr(p: NonNull<ListHeader>) -> *mut Route {
-    p.as_ptr().cast::<u8>().wrapping_add(ROUTES_OFFSET).cast::<Route>()
+    // SAFETY: `p` points to a live list (every caller's contract), whose header is never written after
+    // `build` except for the atomic `seq`.
+    let v6 = unsafe { p.as_ref() }.is_v6();
+    p.as_ptr().cast::<u8>().wrapping_add(routes_offset(v6)).cast::<Route>()
 }
 
-fn layout(len: usize) -> (Layout, usize) {
-    let (l, off) = Layout::new::<ListHeader>()
-        .extend(Layout::array::<Route>(len).expect("route list size"))
-        .expect("route list size");
-    (l.pad_to_align(), off)
+/// The IPv6 address bytes of the list at `p` (IPv6 lists only).
+fn addr6_ptr(p: NonNull<ListHeader>) -> *mut [u8; 16] {
+    p.as_ptr().cast::<u8>().wrapping_add(std::mem::size_of::<ListHeader>()).cast::<[u8; 16]>()
 }
 
-const ROUTES_OFFSET: usize = {
-    let h = std::mem::size_of::<ListHeader>();
-    let a = std::mem::align_of::<Route>();
-    h.div_ceil(a) * a
-};
+fn layout(len: usize, v6: bool) -> Layout {
+    let size = Layout::array::<Route>(len).expect("route list size").size() + routes_offset(v6);
+    Layout::from_size_align(size, std::mem::align_of::<Route>().max(std::mem::align_of::<ListHeader>()))
+        .expect("route list size")
+}
 
 /// A borrowed route list, valid for `'a` (a read section, or the table lock for the writer).
 #[derive(Clone, Copy)]
@@ -86,7 +118,16 @@ impl<'a> ListRef<'a> {
 
     /// The net.
     pub fn net(&self) -> Net {
-        self.header().net
+        let h = self.header();
+        let plen = (h.meta >> 24) as u8;
+        if h.is_v6() {
+            // SAFETY: an IPv6 list holds the address bytes right after its header (see `build`),
+            // written before publication and never changed; `[u8; 16]` has alignment 1.
+            let bytes = unsafe { *addr6_ptr(self.ptr) };
+            Net::Ip6(Prefix6::from_bits(u128::from_be_bytes(bytes), plen))
+        } else {
+            Net::Ip4(Prefix4::from_bits(h.addr4, plen))
+        }
     }
 
     /// Journal seq of the last change this list reflects.
@@ -96,9 +137,9 @@ impl<'a> ListRef<'a> {
 
     /// The routes, best first.
     pub fn routes(&self) -> &'a [Route] {
-        // SAFETY: the allocation holds `len` initialised routes at ROUTES_OFFSET (see `build`), and the raw
+        // SAFETY: the allocation holds `len` initialised routes at `routes_offset` (see `build`), and the raw
         // pointer carries the provenance of the whole allocation.
-        unsafe { std::slice::from_raw_parts(routes_ptr(self.ptr), self.header().len as usize) }
+        unsafe { std::slice::from_raw_parts(routes_ptr(self.ptr), self.header().len()) }
     }
 
     /// The best route, if there is a valid one.
@@ -116,8 +157,8 @@ impl<'a> ListRef<'a> {
 /// fresh allocation.
 ///
 /// # Panics
-/// If `fill` yields a different number of routes (the allocation is leaked, never read uninitialised), or
-/// `reuse` has another length.
+/// If `fill` yields a different number of routes (the allocation is leaked, never read uninitialised),
+/// or `len` exceeds [`MAX_LIST_LEN`].
 pub(crate) fn build(
     net: Net,
     seq: u64,
@@ -125,13 +166,17 @@ pub(crate) fn build(
     fill: impl IntoIterator<Item = Route>,
     reuse: Option<RetiredList>,
 ) -> NonNull<ListHeader> {
-    let (layout, off) = layout(len);
-    debug_assert_eq!(off, ROUTES_OFFSET);
-    let p = match reuse {
-        Some(r) => {
-            assert_eq!(r.len(), len, "route list: reused memory of another length");
-            r.into_raw().cast::<u8>()
-        }
+    assert!(len <= MAX_LIST_LEN, "route list: {len} routes for one net");
+    let (v6, plen, addr4) = match net {
+        Net::Ip4(p) => (false, p.len(), p.addr().to_bits()),
+        Net::Ip6(p) => (true, p.len(), 0),
+        // `Net` has no other kind yet; a new one needs a packing here first.
+        other => unimplemented!("route lists for {other} nets"),
+    };
+    let layout = layout(len, v6);
+    // Pooled memory of another size (a list of the other family) is freed instead.
+    let p = match reuse.filter(|r| r.bytes() == layout.size()) {
+        Some(r) => r.into_raw().cast::<u8>(),
         None => {
             // SAFETY: the layout has non-zero size (the header).
             let p = unsafe { alloc::alloc(layout) };
@@ -140,15 +185,19 @@ pub(crate) fn build(
         }
     };
     let hdr = p.cast::<ListHeader>();
-    let u32len = u32::try_from(len).expect("route list length");
-    // SAFETY: freshly allocated with room and alignment for the header.
-    unsafe { hdr.as_ptr().write(ListHeader { seq: AtomicU64::new(seq), len: u32len, net }) };
-    // SAFETY: routes start at `off` within the allocation.
-    let base = unsafe { p.as_ptr().add(off).cast::<Route>() };
+    let meta = (u32::from(plen) << 24) | if v6 { V6 } else { 0 } | len as u32;
+    // SAFETY: allocated (or reused) with `layout`: room and alignment for the header.
+    unsafe { hdr.as_ptr().write(ListHeader { seq: AtomicU64::new(seq), meta, addr4 }) };
+    if let Net::Ip6(p6) = net {
+        // SAFETY: IPv6 layouts have 16 bytes after the header, before the routes; alignment 1.
+        unsafe { addr6_ptr(hdr).write(p6.addr().to_bits().to_be_bytes()) };
+    }
+    let base = routes_ptr(hdr);
     let mut n = 0;
     for r in fill {
         assert!(n < len, "route list: more routes than announced");
-        // SAFETY: slot `n < len` is inside the allocation and uninitialised.
+        // SAFETY: slot `n < len` is inside the allocation (`layout` has room for `len` routes after
+        // `routes_offset`) and uninitialised.
         unsafe { base.add(n).write(r) };
         n += 1;
     }
@@ -162,9 +211,10 @@ pub(crate) fn build(
 /// `p` came from [`build`], is no longer reachable by any reader, and is not used again.
 pub(crate) unsafe fn free_keep_routes(p: NonNull<ListHeader>) {
     // SAFETY: caller contract: the header is live.
-    let len = unsafe { p.as_ref() }.len as usize;
+    let h = unsafe { p.as_ref() };
+    let layout = layout(h.len(), h.is_v6());
     // SAFETY: allocated in `build` with this layout.
-    unsafe { alloc::dealloc(p.as_ptr().cast(), layout(len).0) };
+    unsafe { alloc::dealloc(p.as_ptr().cast(), layout) };
 }
 
 /// Drop a list's routes and free it.
@@ -173,7 +223,7 @@ pub(crate) unsafe fn free_keep_routes(p: NonNull<ListHeader>) {
 /// As for [`free_keep_routes`], and the list owns its routes (it is the newest list containing them).
 pub(crate) unsafe fn free_drop_routes(p: NonNull<ListHeader>) {
     // SAFETY: caller contract: the header is live.
-    let len = unsafe { p.as_ref() }.len as usize;
+    let len = unsafe { p.as_ref() }.len();
     // SAFETY: the list owns these `len` initialised routes and nothing reads them any more.
     unsafe { ptr::drop_in_place(ptr::slice_from_raw_parts_mut(routes_ptr(p), len)) };
     // SAFETY: caller contract.
@@ -191,12 +241,14 @@ impl RetiredList {
     /// Routes the list held (its memory's size class).
     pub(crate) fn len(&self) -> usize {
         // SAFETY: a retired list stays allocated until dropped, and its header is never written meanwhile.
-        unsafe { self.0.as_ref() }.len as usize
+        unsafe { self.0.as_ref() }.len()
     }
 
     /// Bytes of its allocation.
     pub(crate) fn bytes(&self) -> usize {
-        layout(self.len()).0.size()
+        // SAFETY: as in `len`.
+        let h = unsafe { self.0.as_ref() };
+        layout(h.len(), h.is_v6()).size()
     }
 
     /// The memory, no longer freed on drop.
@@ -276,8 +328,32 @@ mod tests {
 
     #[test]
     fn header_fits_before_routes() {
-        assert!(ROUTES_OFFSET >= std::mem::size_of::<ListHeader>());
-        assert_eq!(ROUTES_OFFSET, 32);
-        assert_eq!(layout(1).0.size(), 64);
+        assert_eq!(std::mem::size_of::<ListHeader>(), routes_offset(false));
+        assert_eq!(std::mem::size_of::<ListHeader>() + 16, routes_offset(true));
+        assert_eq!(routes_offset(true) % std::mem::align_of::<Route>(), 0);
+        assert_eq!(layout(1, false).size(), 48);
+        assert_eq!(layout(1, true).size(), 64);
+    }
+
+    #[test]
+    fn nets_of_both_families_survive_packing() {
+        for s in [
+            "0.0.0.0/0",
+            "192.0.2.0/24",
+            "198.18.255.255/32",
+            "::/0",
+            "2001:db8:ffff::/48",
+            "2001:db8::1/128",
+        ] {
+            let net: Net = s.parse().unwrap();
+            let p = build(net, 7, 0, std::iter::empty(), None);
+            // SAFETY: just built, not shared.
+            let l = unsafe { ListRef::from_raw(p) };
+            assert_eq!(l.net(), net);
+            assert_eq!(l.seq(), 7);
+            assert!(l.routes().is_empty());
+            // SAFETY: never published.
+            unsafe { free_drop_routes(p) };
+        }
     }
 }
