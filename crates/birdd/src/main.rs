@@ -30,7 +30,44 @@ static DISABLE_THP_EARLY: extern "C" fn() = {
     early
 };
 
+/// Route lists come from a mimalloc heap of their own on each thread (`birdtable::set_list_allocator`):
+/// while a route server converges every net's list is replaced once per arriving route, and freed lists
+/// sharing pages with attribute sets and buffers of the same sizes kept those pages resident. rsbench
+/// 100k routes x 4 peers, same binary otherwise: 99.5 -> 91 bytes/route (threads 1), 113 -> 100
+/// (threads 2).
+struct ListHeap;
+
+#[allow(unsafe_code)]
+// SAFETY: blocks come from mimalloc with the requested size and alignment, and go back to it through
+// `mi_free`, which accepts a block of any heap from any thread.
+unsafe impl std::alloc::GlobalAlloc for ListHeap {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        thread_local! {
+            // SAFETY: `mi_heap_new` creates a heap owned by the calling thread; at thread exit mimalloc
+            // moves the heap's live blocks to the thread's default heap, so they stay valid.
+            static HEAP: *mut libmimalloc_sys::mi_heap_t = unsafe { libmimalloc_sys::mi_heap_new() };
+        }
+        let (size, align) = (layout.size(), layout.align());
+        match HEAP.try_with(|&h| h) {
+            Ok(h) if !h.is_null() => {
+                // SAFETY: `h` is this thread's live heap (the only thread that allocates from it).
+                unsafe { libmimalloc_sys::mi_heap_malloc_aligned(h, size, align) }.cast()
+            }
+            // During thread teardown, or if the heap could not be made: the default heap.
+            // SAFETY: plain allocation with a valid size and power-of-two alignment.
+            _ => unsafe { libmimalloc_sys::mi_malloc_aligned(size, align) }.cast(),
+        }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, _layout: std::alloc::Layout) {
+        // SAFETY: `ptr` came from `alloc` above (the caller's contract), i.e. from mimalloc.
+        unsafe { libmimalloc_sys::mi_free(ptr.cast()) }
+    }
+}
+
 fn tune_allocator() {
+    // Before any table exists: the choice is fixed from the first route list on.
+    let _ = birdtable::set_list_allocator(&ListHeap);
     // An operator's own settings (mimalloc reads MIMALLOC_* variables at start) win.
     if std::env::var_os("MIMALLOC_ALLOW_THP").is_some_and(|v| v != "0") {
         let _ = rustix::thread::disable_transparent_huge_pages(false);

@@ -147,5 +147,6 @@ pub mod table;
 pub use export::{
     Export, ExportMarks, ExportMode, ExportRef, ExportRequest, ExportState, ExportSub, Feeder, Prefilter,
 };
+pub use list::set_list_allocator;
 pub use route::{ImporterId, NetId, PlainClass, Route, RouteClass, RouteId, RouteSrc, Source};
 pub use table::{Import, ImportHandle, ImportOutcome, ImportResult, Table, TableConfig, TableStats};

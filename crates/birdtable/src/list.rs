@@ -24,10 +24,11 @@
 // Raw route-list and slot pointers; every block carries its SAFETY argument.
 #![allow(unsafe_code)]
 
-use std::alloc::{self, Layout};
+use std::alloc::{self, GlobalAlloc, Layout};
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use birdnet::{IpPrefix, Net, Prefix4, Prefix6};
 
@@ -57,6 +58,48 @@ impl ListHeader {
     fn is_v6(&self) -> bool {
         self.meta & V6 != 0
     }
+}
+
+/// Where route lists get their memory: the global allocator unless the embedder chose another with
+/// [`set_list_allocator`].
+static LIST_ALLOC: OnceLock<&'static (dyn GlobalAlloc + Sync)> = OnceLock::new();
+
+/// The global allocator, as a `GlobalAlloc` value.
+struct Global;
+
+// SAFETY: forwards to the global allocator, which upholds the contract.
+unsafe impl GlobalAlloc for Global {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract (non-zero size).
+        unsafe { alloc::alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller upholds `GlobalAlloc::dealloc`'s contract; `ptr` came from `alloc` above.
+        unsafe { alloc::dealloc(ptr, layout) }
+    }
+}
+
+fn list_alloc() -> &'static (dyn GlobalAlloc + Sync) {
+    *LIST_ALLOC.get_or_init(|| &Global)
+}
+
+/// The allocator for every table's route lists, instead of the global one.
+///
+/// Route lists are the largest and most churned allocation of a table: each change of a net replaces its
+/// list by one a route longer or shorter, so while a route server converges, lists of every length are
+/// allocated and freed interleaved with attribute sets and buffers of the same sizes. An allocator that
+/// keeps them apart (birdd gives them a heap of their own) hands the freed memory back instead of keeping
+/// pages that one long-lived neighbour pins.
+///
+/// Call it before the first table stores a route: the choice is fixed from the first list on.
+///
+/// # Errors
+/// Returns the allocator back if lists were already allocated, or another allocator was set.
+pub fn set_list_allocator(
+    a: &'static (dyn GlobalAlloc + Sync),
+) -> Result<(), &'static (dyn GlobalAlloc + Sync)> {
+    LIST_ALLOC.set(a)
 }
 
 /// Where the routes start: after the header, and after the IPv6 address for IPv6 nets.
@@ -179,7 +222,7 @@ pub(crate) fn build(
         Some(r) => r.into_raw().cast::<u8>(),
         None => {
             // SAFETY: the layout has non-zero size (the header).
-            let p = unsafe { alloc::alloc(layout) };
+            let p = unsafe { list_alloc().alloc(layout) };
             let Some(p) = NonNull::new(p) else { alloc::handle_alloc_error(layout) };
             p
         }
@@ -214,7 +257,7 @@ pub(crate) unsafe fn free_keep_routes(p: NonNull<ListHeader>) {
     let h = unsafe { p.as_ref() };
     let layout = layout(h.len(), h.is_v6());
     // SAFETY: allocated in `build` with this layout.
-    unsafe { alloc::dealloc(p.as_ptr().cast(), layout) };
+    unsafe { list_alloc().dealloc(p.as_ptr().cast(), layout) };
 }
 
 /// Drop a list's routes and free it.
