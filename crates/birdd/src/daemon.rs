@@ -212,6 +212,7 @@ fn start(
         cli::sync_extra(&mut g, &server);
         signals::install(&mut g, &server)?;
         crate::echo::install(&mut g)?;
+        crate::housekeeping::install(&mut g, &server);
     }
     tracing::info!("Started");
     let stop = rx.recv().unwrap_or(Stop::Signal);

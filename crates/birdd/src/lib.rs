@@ -35,6 +35,7 @@ pub mod config;
 pub mod daemon;
 pub mod echo;
 pub mod filter;
+pub mod housekeeping;
 pub mod logging;
 pub mod netif;
 pub mod paths;

@@ -30,6 +30,18 @@ static DISABLE_THP_EARLY: extern "C" fn() = {
     early
 };
 
+thread_local! {
+    /// This thread's heap for route lists.
+    static LIST_HEAP: *mut libmimalloc_sys::mi_heap_t = new_heap();
+}
+
+#[allow(unsafe_code)]
+fn new_heap() -> *mut libmimalloc_sys::mi_heap_t {
+    // SAFETY: `mi_heap_new` creates a heap owned by the calling thread; at thread exit mimalloc moves
+    // the heap's live blocks to the thread's default heap, so they stay valid.
+    unsafe { libmimalloc_sys::mi_heap_new() }
+}
+
 /// Route lists come from a mimalloc heap of their own on each thread (`birdtable::set_list_allocator`):
 /// while a route server converges every net's list is replaced once per arriving route, and freed lists
 /// sharing pages with attribute sets and buffers of the same sizes kept those pages resident. rsbench
@@ -42,13 +54,8 @@ struct ListHeap;
 // `mi_free`, which accepts a block of any heap from any thread.
 unsafe impl std::alloc::GlobalAlloc for ListHeap {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        thread_local! {
-            // SAFETY: `mi_heap_new` creates a heap owned by the calling thread; at thread exit mimalloc
-            // moves the heap's live blocks to the thread's default heap, so they stay valid.
-            static HEAP: *mut libmimalloc_sys::mi_heap_t = unsafe { libmimalloc_sys::mi_heap_new() };
-        }
         let (size, align) = (layout.size(), layout.align());
-        match HEAP.try_with(|&h| h) {
+        match LIST_HEAP.try_with(|&h| h) {
             Ok(h) if !h.is_null() => {
                 // SAFETY: `h` is this thread's live heap (the only thread that allocates from it).
                 unsafe { libmimalloc_sys::mi_heap_malloc_aligned(h, size, align) }.cast()
@@ -65,9 +72,25 @@ unsafe impl std::alloc::GlobalAlloc for ListHeap {
     }
 }
 
+/// Run on every loop thread once route churn stops (`birdd::housekeeping`): take in the blocks other
+/// threads freed into this thread's pages and give emptied pages back, for the default heap and the
+/// route-list heap.
+#[allow(unsafe_code)]
+fn collect_thread_heaps() {
+    // SAFETY: `mi_collect(false)` collects the calling thread's default heap; callable at any time.
+    unsafe { libmimalloc_sys::mi_collect(false) };
+    if let Ok(h) = LIST_HEAP.try_with(|&h| h) {
+        if !h.is_null() {
+            // SAFETY: `h` is this thread's own live heap.
+            unsafe { libmimalloc_sys::mi_heap_collect(h, false) };
+        }
+    }
+}
+
 fn tune_allocator() {
     // Before any table exists: the choice is fixed from the first route list on.
     let _ = birdtable::set_list_allocator(&ListHeap);
+    birdd::housekeeping::set_thread_collector(collect_thread_heaps);
     // An operator's own settings (mimalloc reads MIMALLOC_* variables at start) win.
     if std::env::var_os("MIMALLOC_ALLOW_THP").is_some_and(|v| v != "0") {
         let _ = rustix::thread::disable_transparent_huge_pages(false);
