@@ -4,7 +4,8 @@
 //! ```text
 //!  main loop, every TICK: sum of every table's change counter
 //!    moved since the last tick ──────────────► busy
-//!    still for QUIET_TICKS ticks after busy ──► birdloop::sync_all(collector) once, then idle
+//!    still for QUIET_TICKS ticks after busy ──► on every thread, once: free the BGP receive chunks it
+//!                                               keeps, then the binary's allocator collector
 //! ```
 //!
 //! Why: with thread-caching allocators (mimalloc, which birdd uses), a block freed by another thread
@@ -64,9 +65,17 @@ impl Quiet {
     }
 }
 
-/// Start the tick in the main loop (nothing when the binary set no collector).
+/// What every thread does once churn stops: free its protocol caches (BGP receive chunks), then let the
+/// allocator collect.
+fn on_thread() {
+    bird_bgp::proto::release_thread_buffers();
+    if let Some(collect) = COLLECTOR.get() {
+        collect();
+    }
+}
+
+/// Start the tick in the main loop.
 pub fn install(g: &mut LoopGuard<'_>, server: &Arc<Server>) {
-    let Some(&collect) = COLLECTOR.get() else { return };
     let srv = Arc::clone(server);
     let mut quiet = Quiet::default();
     let key = g.timer("memory housekeeping", move |g, k| {
@@ -76,8 +85,8 @@ pub fn install(g: &mut LoopGuard<'_>, server: &Arc<Server>) {
         };
         if quiet.tick(changes) {
             tracing::debug!(target: "bird::mem", "route churn stopped: collecting freed memory on every thread");
-            birdloop::sync_all(move |_| collect(), || {});
-            collect();
+            birdloop::sync_all(|_| on_thread(), || {});
+            on_thread();
         }
         g.set_timer_in(k, TICK);
     });

@@ -55,6 +55,13 @@ pub use config::{BgpChannel, BgpConfig, NextHopMode};
 pub use listen::{ListenReg, Listeners};
 pub use route::BgpClass;
 
+/// Free the receive chunks the calling thread keeps for reuse (up to four of ~320 KiB each, kept so
+/// that a busy session does not allocate and fault in a fresh chunk per read). For an embedder's
+/// housekeeping once the sessions this thread serves have gone quiet; the next read allocates again.
+pub fn release_thread_buffers() {
+    rxbuf::release();
+}
+
 use crate::fsm::{ConnId, Event, Fsm, Output, ProtoState, Session, ShowInfo, Timer};
 use crate::wire::{
     frame_len, AfiSafi, Message, Nlri, RefreshSubtype, RouteRefresh, SessionCtx, UpdatePacker,

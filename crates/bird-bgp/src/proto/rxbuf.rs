@@ -51,6 +51,11 @@ pub(super) fn give(v: Vec<u8>) {
     });
 }
 
+/// Free this thread's pooled chunks (see [`release_thread_buffers`](super::release_thread_buffers)).
+pub(super) fn release() {
+    POOL.with(|p| *p.borrow_mut() = Vec::new());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +77,7 @@ mod tests {
             give(v);
         }
         POOL.with(|p| assert_eq!(p.borrow().len(), KEEP));
+        release();
+        POOL.with(|p| assert_eq!(p.borrow().capacity(), 0, "released: nothing kept"));
     }
 }
