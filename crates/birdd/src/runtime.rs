@@ -196,8 +196,7 @@ impl Runtime {
         for tc in &new.tables {
             let keep = self.tables.get(&tc.name).is_some_and(|x| x.net_type() == tc.net_type);
             if !keep {
-                let c = TableConfig::new(tc.name.clone(), tc.net_type);
-                self.tables.insert(tc.name.clone(), Table::new(c, &self.group));
+                self.tables.insert(tc.name.clone(), Table::new(table_config(tc), &self.group));
             }
         }
         if self.krt.is_none() && new.protocols.iter().any(|p| needs_krt(p.kind)) {
@@ -379,6 +378,21 @@ impl Runtime {
     }
 }
 
+/// birdtable's settings for a configured table: `trie`, `cork threshold`, `export settle time`.
+fn table_config(tc: &birdconf::ast::TableConfig) -> TableConfig {
+    let mut c = TableConfig::new(tc.name.clone(), tc.net_type);
+    c.trie = tc.trie;
+    if let Some((low, high)) = tc.cork_threshold {
+        c.cork_low = u64::from(low);
+        c.cork_high = u64::from(high);
+    }
+    if let Some((min, max)) = tc.export_settle {
+        c.settle_min = min;
+        c.settle_max = max;
+    }
+    c
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,5 +411,24 @@ mod tests {
         let program = crate::config::check(&cfg).unwrap();
         rt.apply(Loaded { config: Arc::new(cfg), program: Arc::new(program) });
         assert!(rt.krt.is_none());
+    }
+
+    #[test]
+    fn table_options_reach_the_table() {
+        let text = "ipv4 table t { trie yes; cork threshold 100 200; export settle time 5 ms 50 ms; };\n\
+                    ipv4 table plain;\n";
+        let cfg = birdconf::parse_str("x.conf", text).unwrap();
+        let by_name = |n: &str| cfg.tables.iter().find(|t| t.name == n).unwrap();
+        let c = table_config(by_name("t"));
+        assert!(c.trie);
+        assert_eq!((c.cork_low, c.cork_high), (100, 200));
+        assert_eq!((c.settle_min, c.settle_max), (Duration::from_millis(5), Duration::from_millis(50)));
+        let d = table_config(by_name("plain"));
+        let defaults = TableConfig::new("plain", birdnet::NetType::Ipv4);
+        assert!(!d.trie);
+        assert_eq!(
+            (d.cork_low, d.cork_high, d.settle_max),
+            (defaults.cork_low, defaults.cork_high, defaults.settle_max)
+        );
     }
 }
