@@ -3,11 +3,13 @@
 //! ```text
 //!   IPv4:  │ seq: AtomicU64 │ meta: u32 │ addr: u32 │ Route │ Route │ ...      (header 16 B)
 //!   IPv6:  │ seq: AtomicU64 │ meta: u32 │ -         │ addr: [u8; 16] │ Route │ ...   (32 B)
-//!   meta = prefix length << 24 | IPv6 << 23 | route count (23 bits); routes 32 B each, best first
+//!   other: │ seq: AtomicU64 │ meta: u32 │ -         │ net: Net (padded to 24) │ Route │ ...  (40 B)
+//!   meta = prefix length << 24 | kind << 22 | route count (22 bits); routes 32 B each, best first
 //! ```
 //!
-//! The net is packed into the header rather than stored as a [`Net`] (18 bytes): an IPv4 net with one
-//! route takes 48 bytes instead of 64, and most nets of a full table have one to three routes.
+//! IP nets are packed into the header rather than stored as a [`Net`] (18 bytes): an IPv4 net with one
+//! route takes 48 bytes instead of 64, and most nets of a full table have one to three routes. Net kinds
+//! without a packing (`Net` is non-exhaustive) keep the whole value after the header.
 //!
 //! **Ownership of routes.** When the writer derives a new list from an old one it *moves* the routes it
 //! keeps (a bitwise copy) instead of cloning them: no reference-count traffic on the import path. Each
@@ -37,26 +39,62 @@ use crate::route::Route;
 #[repr(C)]
 pub(crate) struct ListHeader {
     seq: AtomicU64,
-    /// `prefix length << 24 | IPv6 << 23 | route count`.
+    /// `prefix length << 24 | kind << 22 | route count`.
     meta: u32,
-    /// IPv4: the address. IPv6: unused (the address follows the header).
+    /// IPv4: the address. Otherwise unused (the address or net follows the header).
     addr4: u32,
 }
 
-const LEN_BITS: u32 = 23;
+const LEN_BITS: u32 = 22;
 const LEN_MASK: u32 = (1 << LEN_BITS) - 1;
-const V6: u32 = 1 << LEN_BITS;
 
-/// Most routes one net can hold (8 Mi).
+/// Most routes one net can hold (4 Mi).
 pub(crate) const MAX_LIST_LEN: usize = LEN_MASK as usize;
+
+/// How a list stores its net (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// IPv4 address in the header.
+    V4 = 0,
+    /// IPv6 address in the 16 bytes after the header.
+    V6 = 1,
+    /// The whole `Net` after the header.
+    Stored = 2,
+}
+
+impl Kind {
+    fn of(net: &Net) -> Kind {
+        match net {
+            Net::Ip4(_) => Kind::V4,
+            Net::Ip6(_) => Kind::V6,
+            _ => Kind::Stored,
+        }
+    }
+
+    /// Where the routes start.
+    const fn routes_offset(self) -> usize {
+        let header = std::mem::size_of::<ListHeader>();
+        match self {
+            Kind::V4 => header,
+            Kind::V6 => header + 16,
+            Kind::Stored => {
+                header + std::mem::size_of::<Net>().next_multiple_of(std::mem::align_of::<Route>())
+            }
+        }
+    }
+}
 
 impl ListHeader {
     fn len(&self) -> usize {
         (self.meta & LEN_MASK) as usize
     }
 
-    fn is_v6(&self) -> bool {
-        self.meta & V6 != 0
+    fn kind(&self) -> Kind {
+        match (self.meta >> LEN_BITS) & 3 {
+            0 => Kind::V4,
+            1 => Kind::V6,
+            _ => Kind::Stored,
+        }
     }
 }
 
@@ -102,30 +140,21 @@ pub fn set_list_allocator(
     LIST_ALLOC.set(a)
 }
 
-/// Where the routes start: after the header, and after the IPv6 address for IPv6 nets.
-const fn routes_offset(v6: bool) -> usize {
-    if v6 {
-        32
-    } else {
-        16
-    }
-}
-
 /// The first route of the list at `p` (raw: keeps the allocation's provenance).
 fn routes_ptr(p: NonNull<ListHeader>) -> *mut Route {
     // SAFETY: `p` points to a live list (every caller's contract), whose header is never written after
     // `build` except for the atomic `seq`.
-    let v6 = unsafe { p.as_ref() }.is_v6();
-    p.as_ptr().cast::<u8>().wrapping_add(routes_offset(v6)).cast::<Route>()
+    let kind = unsafe { p.as_ref() }.kind();
+    p.as_ptr().cast::<u8>().wrapping_add(kind.routes_offset()).cast::<Route>()
 }
 
-/// The IPv6 address bytes of the list at `p` (IPv6 lists only).
-fn addr6_ptr(p: NonNull<ListHeader>) -> *mut [u8; 16] {
-    p.as_ptr().cast::<u8>().wrapping_add(std::mem::size_of::<ListHeader>()).cast::<[u8; 16]>()
+/// The bytes right after the header of the list at `p`: the IPv6 address or the stored net.
+fn tail_ptr(p: NonNull<ListHeader>) -> *mut u8 {
+    p.as_ptr().cast::<u8>().wrapping_add(std::mem::size_of::<ListHeader>())
 }
 
-fn layout(len: usize, v6: bool) -> Layout {
-    let size = Layout::array::<Route>(len).expect("route list size").size() + routes_offset(v6);
+fn layout(len: usize, kind: Kind) -> Layout {
+    let size = Layout::array::<Route>(len).expect("route list size").size() + kind.routes_offset();
     Layout::from_size_align(size, std::mem::align_of::<Route>().max(std::mem::align_of::<ListHeader>()))
         .expect("route list size")
 }
@@ -163,13 +192,17 @@ impl<'a> ListRef<'a> {
     pub fn net(&self) -> Net {
         let h = self.header();
         let plen = (h.meta >> 24) as u8;
-        if h.is_v6() {
-            // SAFETY: an IPv6 list holds the address bytes right after its header (see `build`),
-            // written before publication and never changed; `[u8; 16]` has alignment 1.
-            let bytes = unsafe { *addr6_ptr(self.ptr) };
-            Net::Ip6(Prefix6::from_bits(u128::from_be_bytes(bytes), plen))
-        } else {
-            Net::Ip4(Prefix4::from_bits(h.addr4, plen))
+        match h.kind() {
+            Kind::V4 => Net::Ip4(Prefix4::from_bits(h.addr4, plen)),
+            Kind::V6 => {
+                // SAFETY: an IPv6 list holds the address bytes right after its header (see `build`),
+                // written before publication and never changed; `[u8; 16]` has alignment 1.
+                let bytes = unsafe { *tail_ptr(self.ptr).cast::<[u8; 16]>() };
+                Net::Ip6(Prefix6::from_bits(u128::from_be_bytes(bytes), plen))
+            }
+            // SAFETY: a `Stored` list holds a `Net` right after its header (see `build`), written before
+            // publication and never changed; read unaligned as it was written.
+            Kind::Stored => unsafe { tail_ptr(self.ptr).cast::<Net>().read_unaligned() },
         }
     }
 
@@ -180,7 +213,7 @@ impl<'a> ListRef<'a> {
 
     /// The routes, best first.
     pub fn routes(&self) -> &'a [Route] {
-        // SAFETY: the allocation holds `len` initialised routes at `routes_offset` (see `build`), and the raw
+        // SAFETY: the allocation holds `len` initialised routes at the kind's offset (see `build`), and the raw
         // pointer carries the provenance of the whole allocation.
         unsafe { std::slice::from_raw_parts(routes_ptr(self.ptr), self.header().len()) }
     }
@@ -209,15 +242,27 @@ pub(crate) fn build(
     fill: impl IntoIterator<Item = Route>,
     reuse: Option<RetiredList>,
 ) -> NonNull<ListHeader> {
+    build_as(Kind::of(&net), net, seq, len, fill, reuse)
+}
+
+/// [`build`] with the net stored as `kind` (any net can be `Stored`; the packed kinds need their family).
+fn build_as(
+    kind: Kind,
+    net: Net,
+    seq: u64,
+    len: usize,
+    fill: impl IntoIterator<Item = Route>,
+    reuse: Option<RetiredList>,
+) -> NonNull<ListHeader> {
     assert!(len <= MAX_LIST_LEN, "route list: {len} routes for one net");
-    let (v6, plen, addr4) = match net {
-        Net::Ip4(p) => (false, p.len(), p.addr().to_bits()),
-        Net::Ip6(p) => (true, p.len(), 0),
-        // `Net` has no other kind yet; a new one needs a packing here first.
-        other => unimplemented!("route lists for {other} nets"),
+    let (plen, addr4) = match (kind, net) {
+        (Kind::V4, Net::Ip4(p)) => (p.len(), p.addr().to_bits()),
+        (Kind::V6, Net::Ip6(p)) => (p.len(), 0),
+        (Kind::Stored, _) => (0, 0),
+        _ => unreachable!("route list: {net} stored as {kind:?}"),
     };
-    let layout = layout(len, v6);
-    // Pooled memory of another size (a list of the other family) is freed instead.
+    let layout = layout(len, kind);
+    // Pooled memory of another size (a list of another kind) is freed instead.
     let p = match reuse.filter(|r| r.bytes() == layout.size()) {
         Some(r) => r.into_raw().cast::<u8>(),
         None => {
@@ -228,19 +273,25 @@ pub(crate) fn build(
         }
     };
     let hdr = p.cast::<ListHeader>();
-    let meta = (u32::from(plen) << 24) | if v6 { V6 } else { 0 } | len as u32;
+    let meta = (u32::from(plen) << 24) | ((kind as u32) << LEN_BITS) | len as u32;
     // SAFETY: allocated (or reused) with `layout`: room and alignment for the header.
     unsafe { hdr.as_ptr().write(ListHeader { seq: AtomicU64::new(seq), meta, addr4 }) };
-    if let Net::Ip6(p6) = net {
+    match (kind, net) {
         // SAFETY: IPv6 layouts have 16 bytes after the header, before the routes; alignment 1.
-        unsafe { addr6_ptr(hdr).write(p6.addr().to_bits().to_be_bytes()) };
+        (Kind::V6, Net::Ip6(p6)) => unsafe {
+            tail_ptr(hdr).cast::<[u8; 16]>().write(p6.addr().to_bits().to_be_bytes())
+        },
+        // SAFETY: `Stored` layouts have room for a `Net` after the header, before the routes; written
+        // unaligned, read back the same way.
+        (Kind::Stored, _) => unsafe { tail_ptr(hdr).cast::<Net>().write_unaligned(net) },
+        _ => {}
     }
     let base = routes_ptr(hdr);
     let mut n = 0;
     for r in fill {
         assert!(n < len, "route list: more routes than announced");
         // SAFETY: slot `n < len` is inside the allocation (`layout` has room for `len` routes after
-        // `routes_offset`) and uninitialised.
+        // the kind's routes offset) and uninitialised.
         unsafe { base.add(n).write(r) };
         n += 1;
     }
@@ -255,7 +306,7 @@ pub(crate) fn build(
 pub(crate) unsafe fn free_keep_routes(p: NonNull<ListHeader>) {
     // SAFETY: caller contract: the header is live.
     let h = unsafe { p.as_ref() };
-    let layout = layout(h.len(), h.is_v6());
+    let layout = layout(h.len(), h.kind());
     // SAFETY: allocated in `build` with this layout.
     unsafe { list_alloc().dealloc(p.as_ptr().cast(), layout) };
 }
@@ -291,7 +342,7 @@ impl RetiredList {
     pub(crate) fn bytes(&self) -> usize {
         // SAFETY: as in `len`.
         let h = unsafe { self.0.as_ref() };
-        layout(h.len(), h.is_v6()).size()
+        layout(h.len(), h.kind()).size()
     }
 
     /// The memory, no longer freed on drop.
@@ -371,11 +422,32 @@ mod tests {
 
     #[test]
     fn header_fits_before_routes() {
-        assert_eq!(std::mem::size_of::<ListHeader>(), routes_offset(false));
-        assert_eq!(std::mem::size_of::<ListHeader>() + 16, routes_offset(true));
-        assert_eq!(routes_offset(true) % std::mem::align_of::<Route>(), 0);
-        assert_eq!(layout(1, false).size(), 48);
-        assert_eq!(layout(1, true).size(), 64);
+        assert_eq!(std::mem::size_of::<ListHeader>(), Kind::V4.routes_offset());
+        assert_eq!(std::mem::size_of::<ListHeader>() + 16, Kind::V6.routes_offset());
+        assert!(
+            Kind::Stored.routes_offset() >= std::mem::size_of::<ListHeader>() + std::mem::size_of::<Net>()
+        );
+        for k in [Kind::V4, Kind::V6, Kind::Stored] {
+            assert_eq!(k.routes_offset() % std::mem::align_of::<Route>(), 0);
+        }
+        assert_eq!(layout(1, Kind::V4).size(), 48);
+        assert_eq!(layout(1, Kind::V6).size(), 64);
+    }
+
+    #[test]
+    fn any_net_survives_the_stored_form() {
+        // The form new net kinds get; any net can take it.
+        for s in ["192.0.2.0/24", "2001:db8:ffff::/48"] {
+            let net: Net = s.parse().unwrap();
+            let p = build_as(Kind::Stored, net, 9, 0, std::iter::empty(), None);
+            // SAFETY: just built, not shared.
+            let l = unsafe { ListRef::from_raw(p) };
+            assert_eq!(l.net(), net);
+            assert_eq!(l.seq(), 9);
+            assert!(l.routes().is_empty());
+            // SAFETY: never published.
+            unsafe { free_drop_routes(p) };
+        }
     }
 
     #[test]
