@@ -31,15 +31,25 @@ static DISABLE_THP_EARLY: extern "C" fn() = {
 };
 
 thread_local! {
-    /// This thread's heap for route lists.
-    static LIST_HEAP: *mut libmimalloc_sys::mi_heap_t = new_heap();
+    /// This thread's heap for route lists, made by its first list allocation (null until then).
+    static LIST_HEAP: std::cell::Cell<*mut libmimalloc_sys::mi_heap_t> =
+        const { std::cell::Cell::new(std::ptr::null_mut()) };
 }
 
+/// This thread's route-list heap, made now if it has none (null if mimalloc could not make one, or
+/// during thread teardown).
 #[allow(unsafe_code)]
-fn new_heap() -> *mut libmimalloc_sys::mi_heap_t {
-    // SAFETY: `mi_heap_new` creates a heap owned by the calling thread; at thread exit mimalloc moves
-    // the heap's live blocks to the thread's default heap, so they stay valid.
-    unsafe { libmimalloc_sys::mi_heap_new() }
+fn list_heap() -> *mut libmimalloc_sys::mi_heap_t {
+    LIST_HEAP
+        .try_with(|h| {
+            if h.get().is_null() {
+                // SAFETY: `mi_heap_new` creates a heap owned by the calling thread; at thread exit
+                // mimalloc moves the heap's live blocks to the thread's default heap, so they stay valid.
+                h.set(unsafe { libmimalloc_sys::mi_heap_new() });
+            }
+            h.get()
+        })
+        .unwrap_or(std::ptr::null_mut())
 }
 
 /// Route lists come from a mimalloc heap of their own on each thread (`birdtable::set_list_allocator`):
@@ -55,15 +65,14 @@ struct ListHeap;
 unsafe impl std::alloc::GlobalAlloc for ListHeap {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
         let (size, align) = (layout.size(), layout.align());
-        match LIST_HEAP.try_with(|&h| h) {
-            Ok(h) if !h.is_null() => {
-                // SAFETY: `h` is this thread's live heap (the only thread that allocates from it).
-                unsafe { libmimalloc_sys::mi_heap_malloc_aligned(h, size, align) }.cast()
-            }
+        let h = list_heap();
+        if h.is_null() {
             // During thread teardown, or if the heap could not be made: the default heap.
             // SAFETY: plain allocation with a valid size and power-of-two alignment.
-            _ => unsafe { libmimalloc_sys::mi_malloc_aligned(size, align) }.cast(),
+            return unsafe { libmimalloc_sys::mi_malloc_aligned(size, align) }.cast();
         }
+        // SAFETY: `h` is this thread's live heap (the only thread that allocates from it).
+        unsafe { libmimalloc_sys::mi_heap_malloc_aligned(h, size, align) }.cast()
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, _layout: std::alloc::Layout) {
@@ -79,11 +88,11 @@ unsafe impl std::alloc::GlobalAlloc for ListHeap {
 fn collect_thread_heaps() {
     // SAFETY: `mi_collect(false)` collects the calling thread's default heap; callable at any time.
     unsafe { libmimalloc_sys::mi_collect(false) };
-    if let Ok(h) = LIST_HEAP.try_with(|&h| h) {
-        if !h.is_null() {
-            // SAFETY: `h` is this thread's own live heap.
-            unsafe { libmimalloc_sys::mi_heap_collect(h, false) };
-        }
+    // Threads that never stored a route list have no list heap (and get none here).
+    let h = LIST_HEAP.try_with(std::cell::Cell::get).unwrap_or(std::ptr::null_mut());
+    if !h.is_null() {
+        // SAFETY: `h` is this thread's own live heap.
+        unsafe { libmimalloc_sys::mi_heap_collect(h, false) };
     }
 }
 
