@@ -55,19 +55,19 @@ pub use config::{BgpChannel, BgpConfig, NextHopMode};
 pub use listen::{ListenReg, Listeners};
 pub use route::BgpClass;
 
-/// Free the receive chunks the calling thread keeps for reuse (up to four of ~320 KiB each, kept so
-/// that a busy session does not allocate and fault in a fresh chunk per read). For an embedder's
-/// housekeeping once the sessions this thread serves have gone quiet; the next read allocates again.
-pub fn release_thread_buffers() {
-    rxbuf::release();
-}
-
 use crate::fsm::{ConnId, Event, Fsm, Output, ProtoState, Session, ShowInfo, Timer};
 use crate::wire::{
     frame_len, AfiSafi, Message, Nlri, RefreshSubtype, RouteRefresh, SessionCtx, UpdatePacker,
     MAX_EXT_MESSAGE_LEN,
 };
 use route::{export_attrs, import_attrs, NextHopChoice, SessionFacts};
+
+/// Free the receive chunks the calling thread keeps for reuse (up to four of ~320 KiB each, kept so
+/// that a busy session does not allocate and fault in a fresh chunk per read). For an embedder's
+/// housekeeping once the sessions this thread serves have gone quiet; the next read allocates again.
+pub fn release_thread_buffers() {
+    rxbuf::release();
+}
 
 /// Pending exports of a channel that trigger packing right away.
 const FLUSH_BATCH: usize = 4096;
@@ -178,7 +178,6 @@ fn secs(t: Time) -> u64 {
     t.as_nanos() / 1_000_000_000
 }
 
-/// An OS error as BIRD prints it (`Connection refused`, without Rust's ` (os error 111)`).
 /// Pending-export maps keep their capacity between flushes (a flush during convergence drains tens of
 /// thousands of nets, and the next batch is as large), but not for ever: once a flush drained less than
 /// an eighth of what the map can hold, it shrinks to twice that flush. A route server's session holds
@@ -190,6 +189,7 @@ fn trim_pending<V>(map: &mut HashMap<Net, V, FxBuild>, drained: usize) {
     }
 }
 
+/// An OS error as BIRD prints it (`Connection refused`, without Rust's ` (os error 111)`).
 fn os_text(e: &io::Error) -> String {
     let t = e.to_string();
     match t.rfind(" (os error ") {

@@ -11,11 +11,11 @@ use birdevent::Callback;
 use birdnet::Net;
 
 use super::{Change, Pending, Table, TableInner, TableState};
+use crate::list::{self, ListRef, RetiredList};
+use crate::route::{route_cmp, ImporterId, NetId, Route, RouteSrc, Source};
 
 /// How many items ahead a batch import prefetches the net index (a DRAM miss is worth a few imports).
 const PREFETCH_AHEAD: usize = 4;
-use crate::list::{self, ListRef, RetiredList};
-use crate::route::{route_cmp, ImporterId, NetId, Route, RouteSrc, Source};
 
 /// What an import did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

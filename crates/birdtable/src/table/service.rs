@@ -6,7 +6,7 @@
 //!   settle timer ─────────────────────► announce (recipients' callbacks) + cleanup
 //!   last recipient passing a mark ────► [cleanup] journal.cleanup(); free ids/nets; stop waiters; uncork
 //!   refresh_end / stop ───────────────► [prune]  budgeted walk withdrawing stale / stopping routes
-//!   idle trim (500 ms after the last kick, settle or prune pass) ► free the pool of retired lists
+//!   idle trim (500 ms after the last kick or prune pass) ► free the pool of retired lists
 //! ```
 
 use std::ptr::NonNull;
@@ -97,7 +97,8 @@ pub(crate) fn flush_retired(st: &mut TableState) {
     });
 }
 
-/// (Re)arm the idle trim: it fires [`IDLE_TRIM`] after the last burst of imports settled.
+/// (Re)arm the idle trim: it fires [`IDLE_TRIM`] after the last kick (every import burst kicks), and
+/// re-arms itself while the burst is not yet announced.
 fn arm_trim(t: &TableInner, g: &mut LoopGuard<'_>) {
     if let Some(&key) = t.trim_timer.get() {
         g.set_timer_in(key, IDLE_TRIM);
@@ -158,8 +159,6 @@ pub(crate) fn settle_fired(t: &Arc<TableInner>, g: &mut LoopGuard<'_>) {
     st.settle = Settle::default();
     announce(t, &mut st);
     cleanup(t, &mut st);
-    drop(st);
-    arm_trim(t, g);
 }
 
 /// Activate every recipient with unread items.
