@@ -16,7 +16,7 @@ use birdtable::{
 
 use crate::filter::{accept_all, reject_all, FilterRoute, RouteFilter, Verdict};
 use crate::limit::{Limit, LimitDir, LimitOutcome, LimitState};
-use crate::published::{inc, ChannelCounters, ChannelInfo, LimitInfo};
+use crate::published::{dec_one, inc, ChannelCounters, ChannelInfo, LimitInfo};
 use crate::state::ChannelState;
 
 /// A channel's configuration (`ipv4 { table master4; import all; export filter f; import limit 10; }`).
@@ -356,23 +356,23 @@ impl Channel {
         let c = &self.counters;
         let dec = |valid: bool| {
             if valid {
-                c.imported.fetch_sub(1, Ordering::Relaxed);
+                dec_one(&c.imported);
             } else {
-                c.filtered.fetch_sub(1, Ordering::Relaxed);
+                dec_one(&c.filtered);
             }
         };
         let add = |valid: bool| {
             if valid {
-                c.imported.fetch_add(1, Ordering::Relaxed);
+                inc(&c.imported);
             } else {
-                c.filtered.fetch_add(1, Ordering::Relaxed);
+                inc(&c.filtered);
             }
         };
         let old = out.had_old.then_some(!out.old_filtered);
         match out.result {
             ImportResult::Added => {
                 add(valid);
-                c.received_routes.fetch_add(1, Ordering::Relaxed);
+                inc(&c.received_routes);
                 if valid {
                     inc(&c.import_updates.accepted);
                 }
@@ -390,7 +390,7 @@ impl Channel {
                 if let Some(o) = old {
                     dec(o);
                 }
-                c.received_routes.fetch_sub(1, Ordering::Relaxed);
+                dec_one(&c.received_routes);
             }
             ImportResult::Refreshed | ImportResult::Ignored | ImportResult::NotFound => {
                 if valid {

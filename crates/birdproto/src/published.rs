@@ -53,7 +53,7 @@ pub struct StatRow {
     pub accepted: u64,
 }
 
-/// [`StatRow`] as atomics.
+/// [`StatRow`] as atomics: written by the channel's protocol loop only, read by anyone.
 #[derive(Debug, Default)]
 pub struct StatCounters {
     /// `received`.
@@ -72,8 +72,15 @@ pub struct StatCounters {
     pub accepted: AtomicU64,
 }
 
+/// Count one on a counter with a single writer (the channel's loop): a plain load and store, not a
+/// locked read-modify-write. Readers see every value in order, possibly a moment late.
 pub(crate) fn inc(a: &AtomicU64) {
-    a.fetch_add(1, Ordering::Relaxed);
+    a.store(a.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
+
+/// Take one off a single-writer counter (see [`inc`]).
+pub(crate) fn dec_one(a: &AtomicU64) {
+    a.store(a.load(Ordering::Relaxed).saturating_sub(1), Ordering::Relaxed);
 }
 
 impl StatCounters {
