@@ -1,8 +1,10 @@
 //! Balancer decisions, kept pure so they can be tested without threads.
 //!
 //! * Busy detection with hysteresis: a round whose poll timeout is below `busy_timeout` is busy; after
-//!   `busy_rounds` consecutive busy rounds the thread is marked busy. It is unmarked when a round forces it idle
-//!   (timeout above `idle_timeout`) or when the streak decays back to zero.
+//!   `busy_rounds` consecutive busy rounds, or busy rounds without a break for `busy_span`, the thread is
+//!   marked busy. The span matters when rounds are long (a loop importing a full feed runs `min time` per
+//!   round): four such rounds would leave the other threads idle for 40 ms or more. It is unmarked when a
+//!   round forces it idle (timeout above `idle_timeout`) or when the streak decays back to zero.
 //! * Dropping: a busy thread, in a group where not every thread is busy, with more than one loop, gives up
 //!   runnable loops that did not move within `hot_potato`, until `dropped² / 2 > remaining` (about √(2n)).
 //! * Taking: a thread that iterated recently takes one loop at a time; one waking from a long sleep takes
@@ -11,6 +13,7 @@
 use std::time::Duration;
 
 use crate::params::BalancerParams;
+use crate::time::Time;
 
 /// Per-thread busy state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -19,6 +22,8 @@ pub(crate) struct BusyState {
     pub(crate) active: bool,
     /// The hysteresis counter.
     pub(crate) counter: u32,
+    /// When the current run of busy rounds began.
+    pub(crate) streak_since: Option<Time>,
 }
 
 /// What changed in a thread's busy marking after one round.
@@ -30,22 +35,26 @@ pub(crate) enum BusyChange {
 }
 
 impl BusyState {
-    /// Account one round whose poll timeout is `timeout` (`None` = infinite).
-    pub(crate) fn update(&mut self, timeout: Option<Duration>, p: &BalancerParams) -> BusyChange {
+    /// Account one round, ending at `now`, whose poll timeout is `timeout` (`None` = infinite).
+    pub(crate) fn update(&mut self, timeout: Option<Duration>, now: Time, p: &BalancerParams) -> BusyChange {
         let busy_now = timeout.is_some_and(|t| t < p.busy_timeout);
         let idle_force = timeout.is_none_or(|t| t > p.idle_timeout);
         if busy_now {
             self.counter = (self.counter + 1).min(p.busy_rounds.saturating_mul(2).max(1));
+            self.streak_since.get_or_insert(now);
         } else {
             self.counter = self.counter.saturating_sub(1);
+            self.streak_since = None;
         }
-        if !self.active && busy_now && self.counter >= p.busy_rounds {
+        let long_streak = self.streak_since.is_some_and(|t| now.saturating_since(t) >= p.busy_span);
+        if !self.active && busy_now && (self.counter >= p.busy_rounds || long_streak) {
             self.active = true;
             return BusyChange::BecameBusy;
         }
         if self.active && (idle_force || self.counter == 0) {
             self.active = false;
             self.counter = 0;
+            self.streak_since = None;
             return BusyChange::BecameIdle;
         }
         BusyChange::None
@@ -94,29 +103,51 @@ mod tests {
         let p = BalancerParams::default();
         let mut s = BusyState::default();
         let zero = Some(Duration::ZERO);
-        for _ in 0..3 {
-            assert_eq!(s.update(zero, &p), BusyChange::None);
+        let t0 = Time::from_nanos(1_000_000_000);
+        // Short rounds: marked busy by the round count.
+        let at = |us: u64| t0 + Duration::from_micros(us);
+        for i in 0..3 {
+            assert_eq!(s.update(zero, at(i * 100), &p), BusyChange::None);
         }
-        assert_eq!(s.update(zero, &p), BusyChange::BecameBusy);
+        assert_eq!(s.update(zero, at(300), &p), BusyChange::BecameBusy);
         assert!(s.active);
         // A single medium round does not unmark it.
-        assert_eq!(s.update(Some(Duration::from_millis(50)), &p), BusyChange::None);
+        assert_eq!(s.update(Some(Duration::from_millis(50)), at(400), &p), BusyChange::None);
         assert!(s.active);
         // An idle-forcing round does.
-        assert_eq!(s.update(None, &p), BusyChange::BecameIdle);
+        assert_eq!(s.update(None, at(500), &p), BusyChange::BecameIdle);
         assert!(!s.active);
+        assert_eq!(s.streak_since, None);
         // Decay: busy again, then medium rounds until the counter reaches zero.
-        for _ in 0..4 {
-            s.update(zero, &p);
+        for i in 0..4 {
+            s.update(zero, at(600 + i * 100), &p);
         }
         assert!(s.active);
         let mut n = 0;
         while s.active {
-            s.update(Some(Duration::from_millis(50)), &p);
+            s.update(Some(Duration::from_millis(50)), at(2000 + n * 100), &p);
             n += 1;
             assert!(n < 100);
         }
         assert!(n >= 2);
+    }
+
+    #[test]
+    fn long_rounds_mark_busy_by_span() {
+        let p = BalancerParams::default();
+        let mut s = BusyState::default();
+        let zero = Some(Duration::ZERO);
+        let t0 = Time::from_nanos(1_000_000_000);
+        // Rounds of 6 ms: the second one ends 6 ms into the streak, the third 12 ms (>= busy_span).
+        assert_eq!(s.update(zero, t0, &p), BusyChange::None);
+        assert_eq!(s.update(zero, t0 + Duration::from_millis(6), &p), BusyChange::None);
+        assert_eq!(s.update(zero, t0 + Duration::from_millis(12), &p), BusyChange::BecameBusy);
+        // A round that sleeps breaks the streak: it starts again from the next busy round.
+        let mut s = BusyState::default();
+        s.update(zero, t0, &p);
+        s.update(Some(Duration::from_millis(20)), t0 + Duration::from_millis(6), &p);
+        assert_eq!(s.update(zero, t0 + Duration::from_millis(12), &p), BusyChange::None);
+        assert_eq!(s.streak_since, Some(t0 + Duration::from_millis(12)));
     }
 
     #[test]

@@ -100,7 +100,12 @@ pub struct BalancerParams {
     pub idle_timeout: Duration,
     /// Consecutive busy rounds before the thread is marked busy (BIRD: 4).
     pub busy_rounds: u32,
-    /// A loop that changed thread less than this ago is a hot potato and is not moved again (BIRD: 1 s).
+    /// ... or how long busy rounds must follow each other without a break (10 ms; BIRD counts rounds
+    /// only, which takes 40 ms or more when each round runs a loop for its `min time`).
+    pub busy_span: Duration,
+    /// A loop that changed thread less than this ago is a hot potato and is not moved again (BIRD: 1 s). A
+    /// loop's first placement does not count: a session that comes up right after start can still be
+    /// moved off a thread that took every new loop.
     pub hot_potato: Duration,
     /// A thread that iterated less than this ago takes one loop at a time from the pickup list (BIRD: 1 s).
     pub recent_iteration: Duration,
@@ -112,6 +117,7 @@ impl Default for BalancerParams {
             busy_timeout: Duration::from_millis(5),
             idle_timeout: Duration::from_millis(300),
             busy_rounds: 4,
+            busy_span: Duration::from_millis(10),
             hot_potato: Duration::from_secs(1),
             recent_iteration: Duration::from_secs(1),
         }

@@ -307,7 +307,7 @@ impl ThreadCore {
         };
         let mut timeout = natural.map_or(params.wakeup_time, |t| t.min(params.wakeup_time));
         if !self.manual {
-            match self.busy.update(natural, &group.balancer) {
+            match self.busy.update(natural, Time::now_monotonic(), &group.balancer) {
                 BusyChange::BecameBusy => {
                     group.busy_threads.fetch_add(1, Ordering::AcqRel);
                 }
@@ -645,7 +645,10 @@ impl ThreadCore {
         });
         lp.slot.store(slot, Ordering::Relaxed);
         lp.mirror.store(NO_TIMER, Ordering::Relaxed);
-        lp.last_move.store(Time::now_monotonic().as_nanos(), Ordering::Relaxed);
+        // The first placement is not a move (see `BalancerParams::hot_potato`); a detach stamps the loop.
+        if lp.last_move.load(Ordering::Relaxed) != 0 {
+            lp.last_move.store(Time::now_monotonic().as_nanos(), Ordering::Relaxed);
+        }
         lp.thread.store(self.me(), Ordering::Release);
         {
             let mut g = LoopGuard::inside(&lp);

@@ -264,6 +264,7 @@ fn busy_thread_hands_loops_to_idle_thread() {
         busy_timeout: Duration::from_millis(5),
         idle_timeout: Duration::from_millis(300),
         busy_rounds: 4,
+        busy_span: Duration::from_millis(10),
         hot_potato: Duration::from_millis(100),
         recent_iteration: Duration::from_millis(100),
     };
