@@ -45,6 +45,10 @@ pub struct TableConfig {
     pub settle_min: Duration,
     /// ... but no longer than this after the first unannounced push. Zero `settle_min` announces at once.
     pub settle_max: Duration,
+    /// Unannounced items at which the table announces without waiting for the settle timer: during a
+    /// long import burst (a full feed), recipients read the journal in chunks of about this many items
+    /// while it is still in cache, instead of all of it once the burst is over. Zero disables it.
+    pub announce_batch: u64,
     /// Unreleased journal items above which the table corks its importers.
     pub cork_high: u64,
     /// Unreleased journal items below which it uncorks.
@@ -65,20 +69,22 @@ impl fmt::Debug for TableConfig {
             .field("name", &self.name)
             .field("net_type", &self.net_type)
             .field("settle", &(self.settle_min, self.settle_max))
+            .field("announce_batch", &self.announce_batch)
             .field("cork", &(self.cork_low, self.cork_high))
             .finish_non_exhaustive()
     }
 }
 
 impl TableConfig {
-    /// Defaults: settle 1 ms / 100 ms (BIRD's), cork 32768 / 98304 items (BIRD's code defaults), blocks
-    /// of 512 items.
+    /// Defaults: settle 1 ms / 100 ms (BIRD's), announce batch 4096 items, cork 32768 / 98304 items
+    /// (BIRD's code defaults), blocks of 512 items.
     pub fn new(name: impl Into<String>, net_type: NetType) -> TableConfig {
         TableConfig {
             name: name.into(),
             net_type,
             settle_min: Duration::from_millis(1),
             settle_max: Duration::from_millis(100),
+            announce_batch: 4096,
             cork_high: 98_304,
             cork_low: 32_768,
             cork: None,

@@ -2,7 +2,8 @@
 //! ids, empty nets, stopping importers, uncork), the retire bag, and prune passes (refresh end, flush).
 //!
 //! ```text
-//!   importer ──kick (once until run)──► [kick]  flush retire bag; arm settle timer
+//!   importer ──kick (once until run)──► [kick]  flush retire bag; arm settle timer (or announce at once
+//!                                               when `announce_batch` items wait)
 //!   settle timer ─────────────────────► announce (recipients' callbacks) + cleanup
 //!   last recipient passing a mark ────► [cleanup] journal.cleanup(); free ids/nets; stop waiters; uncork
 //!   refresh_end / stop ───────────────► [prune]  budgeted walk withdrawing stale / stopping routes
@@ -128,7 +129,9 @@ pub(crate) fn kick(t: &Arc<TableInner>) {
     if st.pushes == st.announced {
         return;
     }
-    if t.config.settle_min.is_zero() {
+    let batch = t.config.announce_batch;
+    if t.config.settle_min.is_zero() || (batch > 0 && st.pushes - st.announced >= batch) {
+        // A settle timer still armed finds nothing new, or what came since.
         announce(t, &mut st);
         cleanup(t, &mut st);
         return;
