@@ -86,10 +86,10 @@
 //!
 //! # Balancing
 //!
-//! A round whose poll timeout is below 5 ms is busy; after 4 busy rounds the thread is marked busy, and
-//! unmarked by a round forcing it idle (> 300 ms) or by decay. A busy thread, in a group where some thread is
-//! not busy, gives up about √(2n) of its runnable loops (never one that moved within the last second) to the
-//! pickup list, rotates itself to the end of the thread list and kicks the head. Threads take one loop per
+//! A round whose poll timeout is below 5 ms is busy; after 4 busy rounds, or busy rounds without a break for
+//! 10 ms, the thread is marked busy, and unmarked by a round forcing it idle (> 300 ms) or by decay. A busy
+//! thread, in a group where some thread is not busy, gives up about √(2n) of its runnable loops (never one
+//! that moved within the last second; a loop's first placement is not a move) to the pickup list, rotates itself to the end of the thread list and kicks the head. Threads take one loop per
 //! iteration when they iterate often, more after a long sleep. All constants are [`BalancerParams`].
 //! A loop transferred to another group ([`Loop::transfer`]) while it waits for pickup moves to the other
 //! group's pickup list at once; a thread taking a loop re-checks its group first.
