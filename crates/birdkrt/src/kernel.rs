@@ -711,6 +711,10 @@ impl Protocol for Kernel {
         !pe.from_self(route)
     }
 
+    fn rejects_own_routes(&self) -> bool {
+        true
+    }
+
     fn shutdown(&mut self, _ctx: &mut ProtoCtx<'_>) -> PState {
         self.stopping = true;
         if let Some(k) = self.timer.take() {

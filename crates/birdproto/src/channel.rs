@@ -410,7 +410,21 @@ impl Channel {
     }
 
     /// Drop the export subscription (and its marks): the protocol keeps what it got.
+    /// Count the updates the subscription passed over as the protocol's own (see
+    /// [`Protocol::rejects_own_routes`](crate::Protocol::rejects_own_routes)): received and rejected.
+    fn count_own_skipped(&mut self) {
+        let Some(sub) = self.export.as_mut() else { return };
+        let n = sub.take_own_skipped();
+        if n > 0 {
+            let u = &self.counters.export_updates;
+            for a in [&u.received, &u.rejected] {
+                a.store(a.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+            }
+        }
+    }
+
     pub(crate) fn drop_export(&mut self) {
+        self.count_own_skipped();
         self.export = None;
         self.counters.exported.store(0, Ordering::Relaxed);
     }
@@ -518,6 +532,7 @@ impl Channel {
     /// After the subscription cleared marks by itself (routes removed), publish the count and let the limit
     /// see it.
     pub(crate) fn sync_export_count(&mut self) {
+        self.count_own_skipped();
         let Some(sub) = self.export.as_ref() else { return };
         let n = sub.accepted_count() as u64;
         if self.counters.exported.swap(n, Ordering::Relaxed) > n {

@@ -191,6 +191,14 @@ pub trait Protocol: Send + 'static {
         true
     }
 
+    /// Whether [`preexport`](Self::preexport) refuses every route a channel of this protocol imported
+    /// ([`Preexport::from_self`]). Then the channels' subscriptions pass over such best-route updates
+    /// themselves ([`ExportSub::skip_own`](birdtable::ExportSub::skip_own)), still counted as received
+    /// and rejected: a session reads every change its own peer made, and most change nothing for it.
+    fn rejects_own_routes(&self) -> bool {
+        false
+    }
+
     /// `reload in` for channel `ch`: announce the routes again. Return false when not supported.
     fn reload_routes(&mut self, ctx: &mut ProtoCtx<'_>, ch: usize) -> bool {
         let _ = (ctx, ch);
@@ -649,22 +657,26 @@ impl Core {
             if c.state.go(ChannelState::Up).is_err() {
                 continue;
             }
-            Self::subscribe(c, &self.st.ev_export[i], sh);
+            Self::subscribe(c, &self.st.ev_export[i], sh, self.proto.rejects_own_routes());
         }
         self.st.dirty = true;
     }
 
-    fn subscribe(c: &mut Channel, ev: &Event, sh: &Arc<Shared>) {
+    fn subscribe(c: &mut Channel, ev: &Event, sh: &Arc<Shared>, skip_own: bool) {
         if !c.cfg.wants_exports() {
             return;
         }
         let mode = c.cfg.export_mode.unwrap_or(ExportMode::Best);
         c.drop_export();
-        c.export = Some(Box::new(c.cfg.table.subscribe(ExportRequest {
+        let mut sub = c.cfg.table.subscribe(ExportRequest {
             mode,
             prefilter: Prefilter::All,
             callback: Callback::new(ev.clone(), sh.lp.events().clone()),
-        })));
+        });
+        if let (true, Some(imp)) = (skip_own, c.importer.as_ref()) {
+            sub.skip_own(imp.id());
+        }
+        c.export = Some(Box::new(sub));
     }
 
     fn do_stop(&mut self, sh: &Arc<Shared>) {
@@ -884,7 +896,7 @@ impl Core {
                     let c = &mut self.st.channels[i];
                     c.drop_export();
                     if c.state == ChannelState::Up {
-                        Self::subscribe(c, &self.st.ev_export[i], sh);
+                        Self::subscribe(c, &self.st.ev_export[i], sh, self.proto.rejects_own_routes());
                     }
                 }
             }
@@ -1173,7 +1185,9 @@ impl ProtoHandle {
                         (_, true, Some(sub)) => {
                             let _ = sub.refeed(Prefilter::All);
                         }
-                        (_, true, None) => Core::subscribe(c, &st.ev_export[i], sh),
+                        (_, true, None) => {
+                            Core::subscribe(c, &st.ev_export[i], sh, proto.rejects_own_routes())
+                        }
                         (_, false, Some(sub)) => {
                             // Refeed through the new filter, which rejects everything: each accepted route
                             // is withdrawn; the subscription is dropped once fed.

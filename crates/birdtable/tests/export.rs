@@ -690,3 +690,50 @@ fn merged_mode_skips_changes_outside_the_multipath_set() {
     );
     check(&t, &v);
 }
+
+/// `skip_own`: best-route updates to the subscriber's own routes that change nothing for it are passed
+/// over (counted), the others delivered as usual. (No `View`: it expects every best change, own ones
+/// included, as a subscriber without `skip_own` gets them.)
+#[test]
+fn skip_own_passes_over_own_best_routes() {
+    let (g, t, own, s) = setup("skip-own");
+    let other = t.add_importer("other");
+    let mut x = sub(&t, ExportMode::Best, Prefilter::All);
+    x.skip_own(own.id());
+    let drain = |x: &mut ExportSub| std::iter::from_fn(|| x.next()).collect::<Vec<_>>();
+    assert!(matches!(drain(&mut x).last(), Some(Export::Fed)));
+
+    // Own route alone: nothing for the subscriber, marked rejected.
+    own.import(n(1), Route::new(s[0].clone(), attrs(5), 100));
+    g.run_until_idle();
+    assert!(drain(&mut x).is_empty());
+    assert_eq!(x.take_own_skipped(), 1);
+    assert_eq!(x.take_own_skipped(), 0);
+    let own_id = t.routes(&n(1))[0].id();
+    assert!(x.was_rejected(own_id));
+
+    // A better route of another importer: delivered, replacing nothing the subscriber accepted.
+    other.import(n(1), Route::new(s[1].clone(), attrs(3), 100));
+    g.run_until_idle();
+    let got = drain(&mut x);
+    assert!(matches!(&got[..], [Export::Update { new: Some(_), .. }]), "{got:?}");
+    let other_id = t.routes(&n(1))[0].id();
+    x.mark_accepted(other_id);
+
+    // The own route becomes best again while the subscriber holds the other's: delivered, so the
+    // subscriber can withdraw what it exported.
+    own.import(n(1), Route::new(s[0].clone(), attrs(1), 100));
+    g.run_until_idle();
+    let got = drain(&mut x);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(x.take_own_skipped(), 0);
+    assert!(matches!(&got[0], Export::Update { old: Some(o), .. } if o.id() == other_id));
+
+    // Own changes under an own best the subscriber never accepted: passed over again.
+    x.unmark(other_id);
+    own.import(n(1), Route::new(s[0].clone(), attrs(0), 100));
+    own.import(n(2), Route::new(s[0].clone(), attrs(0), 100));
+    g.run_until_idle();
+    assert!(drain(&mut x).is_empty());
+    assert_eq!(x.take_own_skipped(), 2);
+}

@@ -1139,6 +1139,10 @@ impl Protocol for Bgp {
         !pe.from_self(route)
     }
 
+    fn rejects_own_routes(&self) -> bool {
+        true
+    }
+
     fn reload_routes(&mut self, ctx: &mut ProtoCtx<'_>, ch: usize) -> bool {
         let Some(est) = self.est.as_ref() else { return true };
         if !est.session.route_refresh {

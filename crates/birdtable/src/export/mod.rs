@@ -68,7 +68,7 @@ pub use state::{ExportState, IllegalTransition};
 
 use crate::list::ListRef;
 use crate::netindex::FxBuild;
-use crate::route::{ecmp_member, ecmp_set, NetId, Route, RouteId};
+use crate::route::{ecmp_member, ecmp_set, ImporterId, NetId, Route, RouteId};
 use crate::table::{Change, Table};
 
 /// What a subscription receives.
@@ -269,6 +269,9 @@ pub struct ExportSub {
     /// The current journal item is held (read in place by the last [`next_ref`](Self::next_ref)): release
     /// it before reading on.
     held: bool,
+    /// See [`ExportSub::skip_own`].
+    skip_own: Option<ImporterId>,
+    own_skipped: u64,
 }
 
 /// An export read by [`ExportSub::next_ref`]: best- and all-mode updates borrow their routes from the
@@ -390,6 +393,8 @@ impl Table {
             obsolete: Vec::new(),
             deferred: Vec::new(),
             held: false,
+            skip_own: None,
+            own_skipped: 0,
         };
         req.callback.activate();
         sub
@@ -514,6 +519,21 @@ impl ExportSub {
         self.accepted.get(id)
     }
 
+    /// Routes imported by `own` are never exported to this subscriber (its protocol's preexport refuses
+    /// them, as BGP and the kernel protocol do with their own routes). Best mode: an update whose new best
+    /// is such a route, and whose old best the subscriber did not accept, changes nothing for it; the
+    /// subscription marks the new best rejected and reads on instead of returning the update (counted by
+    /// [`take_own_skipped`](Self::take_own_skipped), for the subscriber's statistics). A route server's
+    /// session reads every change its own peer made; this keeps that cheap. Other modes are unaffected.
+    pub fn skip_own(&mut self, own: ImporterId) {
+        self.skip_own = Some(own);
+    }
+
+    /// Updates passed over by [`skip_own`](Self::skip_own) since the last call.
+    pub fn take_own_skipped(&mut self) -> u64 {
+        std::mem::take(&mut self.own_skipped)
+    }
+
     /// Whether `id` is marked rejected.
     pub fn was_rejected(&self, id: RouteId) -> bool {
         self.rejected.get(id)
@@ -633,6 +653,15 @@ impl ExportSub {
                 } else {
                     match self.mode {
                         ExportMode::Best => match item.best() {
+                            Some((o, Some(n)))
+                                if self.skip_own == Some(n.sender())
+                                    && o.is_none_or(|o| !self.accepted.get(o.id())) =>
+                            {
+                                self.rejected.set(n.id());
+                                self.accepted.clear(n.id());
+                                self.own_skipped += 1;
+                                Act::Skip
+                            }
                             Some((o, n)) if borrow => Act::Held(o.map(ptr::from_ref), n.map(ptr::from_ref)),
                             Some((o, n)) => Act::Update(o.cloned(), n.cloned()),
                             None => Act::Skip,
