@@ -276,18 +276,23 @@ impl ImportHandle {
         let mut acc = SourceDelta::default();
         {
             let mut st = inner.state.lock();
-            // Each net's index slot is prefetched PREFETCH_AHEAD items before its turn.
-            let mut src = items.into_iter();
-            let mut window = std::collections::VecDeque::with_capacity(PREFETCH_AHEAD + 1);
-            for it in src.by_ref().take(PREFETCH_AHEAD) {
-                st.index.prefetch(it.net());
-                window.push_back(it);
-            }
-            while let Some(it) = window.pop_front() {
-                if let Some(next) = src.next() {
-                    st.index.prefetch(next.net());
-                    window.push_back(next);
+            // Each net's index slot is prefetched PREFETCH_AHEAD items before its turn. The items in
+            // between wait in a ring on the stack (a batch is one UPDATE's worth: no allocation for it).
+            let mut src = items.into_iter().fuse();
+            let mut ring: [Option<Import>; PREFETCH_AHEAD] = [const { None }; PREFETCH_AHEAD];
+            let mut fetch = |slot: &mut Option<Import>, st: &TableState| {
+                *slot = src.next();
+                if let Some(it) = slot {
+                    st.index.prefetch(it.net());
                 }
+            };
+            for slot in &mut ring {
+                fetch(slot, &st);
+            }
+            let mut i = 0;
+            while let Some(it) = ring[i].take() {
+                fetch(&mut ring[i], &st);
+                i = (i + 1) % PREFETCH_AHEAD;
                 let r = match it {
                     Import::Update(net, route) => {
                         apply(inner, &mut st, self.id, net, Op::Update(route), now, false, &mut acc, None)
