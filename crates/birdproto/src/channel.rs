@@ -16,7 +16,7 @@ use birdtable::{
 
 use crate::filter::{accept_all, reject_all, FilterRoute, RouteFilter, Verdict};
 use crate::limit::{Limit, LimitDir, LimitOutcome, LimitState};
-use crate::published::{dec_one, inc, ChannelCounters, ChannelInfo, LimitInfo};
+use crate::published::{add, dec_one, inc, ChannelCounters, ChannelInfo, LimitInfo};
 use crate::state::ChannelState;
 
 /// A channel's configuration (`ipv4 { table master4; import all; export filter f; import limit 10; }`).
@@ -417,9 +417,8 @@ impl Channel {
         let n = sub.take_own_skipped();
         if n > 0 {
             let u = &self.counters.export_updates;
-            for a in [&u.received, &u.rejected] {
-                a.store(a.load(Ordering::Relaxed) + n, Ordering::Relaxed);
-            }
+            add(&u.received, n);
+            add(&u.rejected, n);
         }
     }
 

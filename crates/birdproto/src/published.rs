@@ -75,7 +75,12 @@ pub struct StatCounters {
 /// Count one on a counter with a single writer (the channel's loop): a plain load and store, not a
 /// locked read-modify-write. Readers see every value in order, possibly a moment late.
 pub(crate) fn inc(a: &AtomicU64) {
-    a.store(a.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    add(a, 1);
+}
+
+/// Add `n` to a single-writer counter (see [`inc`]).
+pub(crate) fn add(a: &AtomicU64, n: u64) {
+    a.store(a.load(Ordering::Relaxed) + n, Ordering::Relaxed);
 }
 
 /// Take one off a single-writer counter (see [`inc`]).
