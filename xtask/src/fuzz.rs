@@ -1,22 +1,29 @@
 //! `cargo xtask fuzz [--quick] [--stable] [--seconds N] [PROJECT...]`: the cargo-fuzz projects
 //! (`crates/<crate>/fuzz`, outside the workspace).
 //!
-//! Two modes, named on stdout:
+//! Three modes, the first that can run, named on stdout:
 //!
-//! * **libFuzzer**, when `cargo +nightly fuzz --version` works: every target of every project runs
-//!   under libFuzzer for a bounded time (`-max_total_time`; `--quick`: 20 s per target, otherwise
-//!   300 s; `--seconds N` or `XTASK_FUZZ_SECONDS` to change), after replaying its checked-in corpus
-//!   (`fuzz/corpus/<target>`) and any local `fuzz/artifacts/<target>` (libFuzzer runs every input
-//!   of its corpus directories before mutating). New inputs go to a scratch directory under the
-//!   target directory, never into the repository; crashes and timeouts (`-timeout=10`) land in
-//!   `fuzz/artifacts/<target>/` as usual and fail the step. `--quick` builds without a sanitizer.
-//! * **stable replay**, when no nightly toolchain with cargo-fuzz is installed (CI), with
-//!   `--stable`, or with `XTASK_FUZZ_MODE=stable` (to keep `cargo xtask ci` short on a machine
-//!   that has nightly): each project with a `fuzz/tests/replay.rs` runs it on the stable toolchain
-//!   (`cargo test --no-default-features --test replay`, no libFuzzer, no C++ build). It feeds every
-//!   checked-in corpus and artifact file to the same entry function the fuzz target calls and fails
-//!   on a panic or an input slower than 5 s. Nothing new is generated in this mode. A project
-//!   without a replay harness is named and skipped.
+//! * **libFuzzer with AddressSanitizer**, when `cargo +nightly fuzz --version` works and `--quick`
+//!   is not given: every target of every project runs under libFuzzer for a bounded time
+//!   (`-max_total_time`: 300 s per target; `--seconds N` or `XTASK_FUZZ_SECONDS` to change), after
+//!   replaying its checked-in corpus (`fuzz/corpus/<target>`) and any local `fuzz/artifacts/<target>`
+//!   (libFuzzer runs every input of its corpus directories before mutating).
+//! * **libFuzzer without a sanitizer**, when `cargo fuzz --version` works (cargo-fuzz installed,
+//!   `cargo install cargo-fuzz`; `.ci/run` installs it) on the pinned stable toolchain, or with
+//!   `--quick` on nightly: the same runs, built with `--sanitizer none` (coverage instrumentation
+//!   only, which stable rustc supports). `--quick` (what `cargo xtask ci` asks for) gives each
+//!   target 20 s. Safe Rust needs no sanitizer to turn a bug into a crash: panics, overflows (debug
+//!   assertions are on) and slow inputs are what the targets look for.
+//!
+//!   In both libFuzzer modes new inputs go to a scratch directory under the target directory, never
+//!   into the repository; crashes and timeouts (`-timeout=10`) land in `fuzz/artifacts/<target>/`
+//!   as usual and fail the step.
+//! * **stable replay**, when cargo-fuzz is not installed, with `--stable`, or with
+//!   `XTASK_FUZZ_MODE=stable` (to keep a local `cargo xtask ci` short): each project with a
+//!   `fuzz/tests/replay.rs` runs it (`cargo test --no-default-features --test replay`, no
+//!   libFuzzer, no C++ build). It feeds every checked-in corpus and artifact file to the same entry
+//!   function the fuzz target calls and fails on a panic or an input slower than 5 s. Nothing new is
+//!   generated in this mode. A project without a replay harness is named and skipped.
 //!
 //! Builds go to `$CARGO_TARGET_DIR` (or `target/`) under `fuzz/<project>` and `fuzz-replay`.
 
@@ -61,13 +68,26 @@ pub(crate) fn fuzz(args: &[String]) -> Step {
         .filter(|p| only.is_empty() || only.contains(p))
         .filter(|p| fuzz_dir(p).join("Cargo.toml").exists())
         .collect();
-    if !stable && nightly_cargo_fuzz() {
+    let engine = if stable {
+        None
+    } else if !quick && nightly_cargo_fuzz() {
+        Some(Engine::NightlyAsan)
+    } else if stable_cargo_fuzz() {
+        Some(Engine::Plain { nightly: false })
+    } else if nightly_cargo_fuzz() {
+        Some(Engine::Plain { nightly: true })
+    } else {
+        None
+    };
+    if let Some(engine) = engine {
         println!(
-            "xtask fuzz: mode: libFuzzer (cargo +nightly fuzz), {seconds} s per target after replaying its corpus"
+            "xtask fuzz: mode: libFuzzer {} (cargo{} fuzz), {seconds} s per target after replaying its corpus",
+            if engine == Engine::NightlyAsan { "with AddressSanitizer" } else { "without a sanitizer" },
+            if matches!(engine, Engine::Plain { nightly: false }) { "" } else { " +nightly" },
         );
         for p in &projects {
             for t in targets(p) {
-                run(&format!("fuzz {p}/{t} ({seconds} s)"), libfuzzer_run(p, &t, seconds, quick))?;
+                run(&format!("fuzz {p}/{t} ({seconds} s)"), libfuzzer_run(engine, p, &t, seconds))?;
             }
         }
         println!("xtask fuzz: libFuzzer mode done: no crash, no timeout");
@@ -75,7 +95,7 @@ pub(crate) fn fuzz(args: &[String]) -> Step {
         println!(
             "xtask fuzz: mode: stable replay ({}): checked-in corpus and artifacts through the targets' \
              entry functions on the stable toolchain; no new inputs are generated",
-            if stable { "asked for" } else { "no nightly toolchain with cargo-fuzz" }
+            if stable { "asked for" } else { "cargo-fuzz is not installed: cargo install cargo-fuzz" }
         );
         for p in &projects {
             if !fuzz_dir(p).join("tests/replay.rs").exists() {
@@ -140,16 +160,32 @@ fn nightly_cargo_fuzz() -> bool {
     matches!(c.output(), Ok(o) if o.status.success())
 }
 
-fn libfuzzer_run(project: &str, target: &str, seconds: u64, quick: bool) -> Command {
+/// cargo-fuzz under the toolchain xtask runs with (the pinned stable one).
+fn stable_cargo_fuzz() -> bool {
+    let mut c = cargo();
+    c.args(["fuzz", "--version"]);
+    matches!(c.output(), Ok(o) if o.status.success())
+}
+
+/// How a libFuzzer run is built.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Engine {
+    /// Nightly toolchain, AddressSanitizer (cargo-fuzz's default).
+    NightlyAsan,
+    /// Coverage instrumentation only (`--sanitizer none`), on nightly or the pinned stable toolchain.
+    Plain { nightly: bool },
+}
+
+fn libfuzzer_run(engine: Engine, project: &str, target: &str, seconds: u64) -> Command {
     let dir = fuzz_dir(project);
     let out = target_base().join("fuzz").join(project);
     // libFuzzer adds new inputs to its first corpus directory: a scratch one, not the repository's.
     let scratch = out.join("new-corpus").join(target);
     let _ = std::fs::create_dir_all(&scratch);
-    let mut c = nightly_cargo();
+    let mut c = if engine == (Engine::Plain { nightly: false }) { cargo() } else { nightly_cargo() };
     c.current_dir(root().join("crates").join(project));
     c.args(["fuzz", "run"]);
-    if quick {
+    if engine != Engine::NightlyAsan {
         c.args(["--sanitizer", "none"]);
     }
     c.arg("--target-dir").arg(&out);
