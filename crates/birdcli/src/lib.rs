@@ -65,5 +65,5 @@ pub use decoder::{LineDecoder, Request, MAX_COMMAND};
 pub use format::Dialect;
 pub use parse::{parse_command, undefined_symbol_message, ParseError};
 pub use reply::{code, Reply, ReplyLine, ReplyParser, ReplyWriter};
-pub use session::{Session, SessionConfig};
+pub use session::{Session, SessionConfig, RESTRICTED_REPLY_LIMIT};
 pub use time::{TimeContext, TimeFormat, TimeFormats, WallTime};

@@ -94,12 +94,44 @@ pub struct ReplyWriter {
     last: Option<u16>,
     finals: u64,
     scratch: String,
+    /// Most bytes one reply may have ([`ReplyWriter::set_reply_limit`]).
+    limit: Option<usize>,
+    /// Bytes of the reply in progress.
+    reply_bytes: usize,
+    /// The reply in progress went over `limit`: its further non-final lines are dropped and its
+    /// final line is [`code::LINE_OVERFLOW`] `Reply too long`.
+    over: bool,
 }
 
 impl ReplyWriter {
     /// An empty writer.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Caps every reply at `limit` bytes (`None`: no cap), for restricted sessions. A reply that
+    /// would grow past it keeps the lines written so far, drops the rest and ends with
+    /// `8000 Reply too long (over N bytes)` instead of its own final line; the next reply starts
+    /// afresh.
+    ///
+    /// ```
+    /// use birdcli::ReplyWriter;
+    /// let mut w = ReplyWriter::new();
+    /// w.set_reply_limit(Some(40));
+    /// for i in 0..10 {
+    ///     w.line(1007, format_args!("route {i}"));
+    /// }
+    /// w.finish(0, "");
+    /// assert_eq!(w.as_bytes(), b"1007-route 0\n route 1\n route 2\n route 3\n8000 Reply too long (over 40 bytes)\n");
+    /// ```
+    pub fn set_reply_limit(&mut self, limit: Option<usize>) {
+        self.limit = limit;
+    }
+
+    /// Whether the reply in progress went over the limit of [`ReplyWriter::set_reply_limit`]
+    /// (a command producing a long reply can stop early).
+    pub fn over_limit(&self) -> bool {
+        self.over
     }
 
     /// Writes a non-final line (`more follows`).
@@ -179,6 +211,34 @@ impl ReplyWriter {
     }
 
     fn emit(&mut self, code: u16, last: bool, args: fmt::Arguments<'_>) {
+        if self.over {
+            if last {
+                self.over = false;
+                self.reply_bytes = 0;
+                let limit = self.limit.unwrap_or(0);
+                self.emit_line(
+                    code::LINE_OVERFLOW,
+                    true,
+                    format_args!("Reply too long (over {limit} bytes)"),
+                );
+            }
+            return;
+        }
+        let before = self.buf.len();
+        self.emit_line(code, last, args);
+        if last {
+            self.reply_bytes = 0;
+        } else {
+            self.reply_bytes += self.buf.len() - before;
+            if self.limit.is_some_and(|l| self.reply_bytes > l) {
+                // Take the line back: the reply ends below the limit, with the overflow line.
+                self.buf.truncate(before);
+                self.over = true;
+            }
+        }
+    }
+
+    fn emit_line(&mut self, code: u16, last: bool, args: fmt::Arguments<'_>) {
         let code = code.min(9999);
         let mut text = std::mem::take(&mut self.scratch);
         text.clear();
@@ -191,7 +251,7 @@ impl ReplyWriter {
                 self.last = Some(code);
             }
             self.scratch = text;
-            self.emit(code::LINE_OVERFLOW, last, format_args!("<line overflow>"));
+            self.emit_line(code::LINE_OVERFLOW, last, format_args!("<line overflow>"));
             return;
         }
         if cont {

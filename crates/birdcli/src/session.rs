@@ -24,6 +24,11 @@ use crate::reply::ReplyWriter;
 /// Default `echo` buffer size in bytes.
 pub const DEFAULT_ECHO_BUFFER: usize = 4096;
 
+/// Most bytes of one reply on a restricted session: a longer reply is cut there and ends with
+/// `8000 Reply too long (over N bytes)` ([`ReplyWriter::set_reply_limit`]). 4 MiB is about 30,000
+/// routes of `show route all`; a looking glass asks for a prefix or a protocol at a time.
+pub const RESTRICTED_REPLY_LIMIT: usize = 4 << 20;
+
 /// How a socket's sessions start.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SessionConfig {
@@ -56,6 +61,9 @@ impl Session {
     pub fn new(cfg: &SessionConfig) -> Self {
         let mut out = ReplyWriter::new();
         out.greeting(&cfg.version);
+        if cfg.restricted {
+            out.set_reply_limit(Some(RESTRICTED_REPLY_LIMIT));
+        }
         Session {
             restricted: cfg.restricted,
             v2_attributes: cfg.v2_attributes,
@@ -130,6 +138,7 @@ impl Session {
             match cmd {
                 Command::Restrict => {
                     self.restricted = true;
+                    self.out.set_reply_limit(Some(RESTRICTED_REPLY_LIMIT));
                     actions::restricted(&mut self.out);
                 }
                 Command::Quiet(_) => {}

@@ -11,6 +11,30 @@ use birdfilter::{Limits, Program, RouteCtx, Verdict};
 use birdnet::Net;
 use birdtable::attrs::AttrSet;
 
+/// Filter steps one command of a restricted CLI session may take over all the routes it looks at
+/// (each route also keeps the per-run limit of [`Limits::RESTRICTED`]). At the interpreter's speed
+/// that is a few hundred milliseconds of the main loop at most.
+pub const RESTRICTED_COMMAND_STEPS: u64 = 10_000_000;
+
+/// What is left of a command's filter steps ([`RouteFilter::run_budgeted`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepBudget {
+    left: u64,
+    exhausted: bool,
+}
+
+impl StepBudget {
+    /// A budget of `steps`.
+    pub fn new(steps: u64) -> StepBudget {
+        StepBudget { left: steps, exhausted: false }
+    }
+
+    /// Whether a run was stopped because the budget ran out (not by its own per-run limit).
+    pub fn exhausted(&self) -> bool {
+        self.exhausted
+    }
+}
+
 /// A compiled channel filter or `show route` filter.
 #[derive(Debug, Clone)]
 pub struct RouteFilter {
@@ -80,6 +104,44 @@ impl RouteFilter {
         }
         let mut ctx = RouteCtx::new(net, attrs, proto, pref);
         match self.f.run_with(&mut ctx, limits) {
+            Verdict::Accept(_) => {
+                let pref = ctx.preference();
+                let attrs = if ctx.attrs_changed() { ctx.into_attrs() } else { None };
+                Some(Accepted { attrs, pref })
+            }
+            Verdict::Reject(_) | Verdict::Error(_) => None,
+        }
+    }
+
+    /// [`RouteFilter::run_with`] taking the steps off `budget`: the run may use no more than is left
+    /// (nor more than `limits` allow); a run stopped by the budget rejects the route and marks the
+    /// budget [exhausted](StepBudget::exhausted).
+    pub fn run_budgeted(
+        &self,
+        net: Net,
+        attrs: &AttrSet,
+        pref: u16,
+        proto: &str,
+        limits: Limits,
+        budget: &mut StepBudget,
+    ) -> Option<Accepted> {
+        if self.f.is_all() || self.f.is_none() {
+            return self.run_with(net, attrs, pref, proto, limits);
+        }
+        if budget.left == 0 {
+            budget.exhausted = true;
+            return None;
+        }
+        let limits = Limits { max_steps: limits.max_steps.min(budget.left), ..limits };
+        let mut ctx = RouteCtx::new(net, attrs, proto, pref);
+        let (verdict, steps) = self.f.run_metered(&mut ctx, limits);
+        if steps > budget.left {
+            budget.left = 0;
+            budget.exhausted = true;
+            return None;
+        }
+        budget.left -= steps;
+        match verdict {
             Verdict::Accept(_) => {
                 let pref = ctx.preference();
                 let attrs = if ctx.attrs_changed() { ctx.into_attrs() } else { None };

@@ -73,6 +73,59 @@ fn restricted_socket_and_session() {
     assert!(d.cmd("show status").ends_with("0013 Daemon is up and running\n"));
 }
 
+/// Restricted sessions (`cli { restrict; }` or `restrict`) are safe to expose: a command's filters
+/// share one step budget over all routes, and a reply is cut at `RESTRICTED_REPLY_LIMIT` bytes.
+#[test]
+fn restricted_commands_have_a_step_budget_and_a_reply_cap() {
+    const N: usize = 50_000;
+    let dir = TempDir::new("rb");
+    let lg = dir.path("lg.ctl");
+    let mut routes = String::with_capacity(N * 40);
+    for i in 0..N {
+        routes.push_str(&format!("  route 10.{}.{}.0/24 blackhole;\n", i / 256, i % 256));
+    }
+    let cfg = conf(&routes, &format!("cli \"{}\" {{ restrict; }};", lg.display()));
+    // burn(n) makes 2^(n+1) - 1 calls.
+    let cfg = format!(
+        "{cfg}\nfunction burn(int n) {{ if n = 0 then return true; return burn(n - 1) && burn(n - 1); }}\n"
+    );
+    let d = Daemon::start(&dir.write("a.conf", &cfg), &dir.path("a.ctl"));
+    // With s1's and s2's own routes.
+    let total = N + 2;
+    let count_line = format!("1007-{total} of {total} routes for {total} networks in table master4\n0000 \n");
+
+    let mut r = common::Session::connect(&lg);
+    // Cheap per route: the whole table fits the budget.
+    assert_eq!(r.cmd("show route count table master4 where burn(2)"), count_line);
+    // Each route's run stops at the per-run limit (20,000 steps), and about 500 of them use up the
+    // command's budget: the command ends with 8008 instead of scanning every route.
+    let t = std::time::Instant::now();
+    let reply = r.cmd("show route count table master4 where burn(14)");
+    assert_eq!(
+        reply,
+        "8008 Filter steps of a restricted session exhausted (10000000 per command); narrow the query\n"
+    );
+    eprintln!("budget exhausted after {:?}", t.elapsed());
+    // Sessions of the main socket have no reply cap.
+    let mut m = d.session();
+    // The whole table is longer than the cap; a restricted session gets the first 4 MiB and 8000.
+    let full = m.cmd("show route all table master4");
+    assert!(full.len() > birdcli::RESTRICTED_REPLY_LIMIT, "{} bytes", full.len());
+    for s in [&mut r, &mut {
+        let mut s = d.session();
+        assert_eq!(s.cmd("restrict"), "0016 Access restricted\n");
+        s
+    }] {
+        let cut = s.cmd("show route all table master4");
+        assert!(cut.ends_with("8000 Reply too long (over 4194304 bytes)\n"), "{}", &cut[cut.len() - 200..]);
+        assert!(cut.len() <= birdcli::RESTRICTED_REPLY_LIMIT + 100, "{} bytes", cut.len());
+        assert!(full.starts_with(&cut[..cut.len() - 100]), "the cut reply is a prefix of the whole one");
+        // The session goes on; short replies are whole.
+        assert!(s.cmd("show status").ends_with("0013 Daemon is up and running\n"));
+        assert!(s.cmd("show route 10.100.0.0/24").contains("10.100.0.0/24"));
+    }
+}
+
 #[test]
 fn long_command_and_slow_client() {
     let dir = TempDir::new("lc");

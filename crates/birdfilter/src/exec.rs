@@ -115,6 +115,11 @@ impl<'r, 'a> Exec<'r, 'a> {
         }
     }
 
+    /// Steps counted so far (at most one past the limit when it was hit).
+    pub(crate) fn steps(&self) -> u64 {
+        self.steps
+    }
+
     pub(crate) fn err(&self, message: impl Into<String>) -> Stop {
         Stop::Err(RuntimeError { line: self.line, message: message.into() })
     }

@@ -118,9 +118,16 @@ impl Filter {
     /// Runs the filter on a route. Run-time errors are logged as `filter <name>: <error>` and
     /// reject the route.
     pub fn run_with(&self, ctx: &mut RouteCtx<'_>, limits: Limits) -> Verdict {
+        self.run_metered(ctx, limits).0
+    }
+
+    /// [`Filter::run_with`], also returning the steps the run took (what it counted against
+    /// `limits.max_steps`; 0 for `all` and `none`). Callers that bound the work of many runs
+    /// together (a restricted CLI command) take these off their own budget.
+    pub fn run_metered(&self, ctx: &mut RouteCtx<'_>, limits: Limits) -> (Verdict, u64) {
         let code = match &self.imp {
-            Imp::All => return Verdict::Accept(None),
-            Imp::None => return Verdict::Reject(None),
+            Imp::All => return (Verdict::Accept(None), 0),
+            Imp::None => return (Verdict::Reject(None), 0),
             Imp::Code(c) => c,
         };
         let mut ex = Exec::new(Some(ctx), &code.funcs, limits);
@@ -151,7 +158,7 @@ impl Filter {
         if let Verdict::Error(e) = &v {
             tracing::error!(target: "birdfilter", line = e.line, "filter {}: {}", self.name, e.message);
         }
-        v
+        (v, ex.steps())
     }
 
     /// Runs the filter as a predicate (`show route where ...`, `show route filter ...`): true

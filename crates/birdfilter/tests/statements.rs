@@ -367,6 +367,35 @@ fn step_budget_and_recursion_limit() {
 }
 
 #[test]
+fn run_metered_reports_the_steps_taken() {
+    let p = compile(
+        r#"filter h { int i; i = 0; for int a in bgp_path do i = i + a; accept; }
+           filter k { accept; }"#,
+    );
+    let h = p.filter("h").unwrap();
+    let steps = |path_len: u32, limits: Limits| {
+        let a = bgp(&(0..path_len).collect::<Vec<_>>(), &[]);
+        let mut ctx = birdfilter::RouteCtx::new(net("10.0.0.0/8"), &a, "p", 100);
+        h.run_metered(&mut ctx, limits)
+    };
+    let (v10, s10) = steps(10, Limits::DEFAULT);
+    let (v100, s100) = steps(100, Limits::DEFAULT);
+    assert_eq!((v10, v100), (accept(), accept()));
+    // The loop costs the same for every element: ten times the elements, ten times the loop's steps.
+    assert!(s10 > 10 && s100 > 10 * (s10 - 10), "{s10} {s100}");
+    assert_eq!(steps(100, Limits::DEFAULT).1, s100, "same input, same count");
+    // Stopped at the limit: one step past it.
+    let (v, s) = steps(600, Limits { max_steps: 500, ..Limits::DEFAULT });
+    assert_eq!(err_msg(&v), "Filter exceeded the limit of 500 steps");
+    assert_eq!(s, 501);
+    let a = bgp(&[1], &[]);
+    let mut ctx = birdfilter::RouteCtx::new(net("10.0.0.0/8"), &a, "p", 100);
+    assert!(p.filter("k").unwrap().run_metered(&mut ctx, Limits::DEFAULT).1 >= 1);
+    let mut ctx = birdfilter::RouteCtx::new(net("10.0.0.0/8"), &a, "p", 100);
+    assert_eq!(birdfilter::Filter::all().run_metered(&mut ctx, Limits::DEFAULT), (accept(), 0));
+}
+
+#[test]
 fn where_predicates() {
     let p = birdfilter::Program::default();
     let a = bgp(&[65002, 65002], &[]);

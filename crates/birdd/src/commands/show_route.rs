@@ -14,7 +14,7 @@ use birdtable::{Route, Table};
 
 use super::show_route_export::{self as export, ExportChannel, ExportView};
 use crate::daemon::Daemon;
-use crate::filter::{self, RouteFilter};
+use crate::filter::{self, RouteFilter, StepBudget, RESTRICTED_COMMAND_STEPS};
 
 fn dest(d: &Dest) -> RouteDest {
     match d {
@@ -150,6 +150,8 @@ fn export_check(
 /// Writes the reply.
 pub fn run(d: &Daemon, q: &RouteQuery, restricted: bool, w: &mut ReplyWriter) {
     let limits = if restricted { birdfilter::Limits::RESTRICTED } else { birdfilter::Limits::DEFAULT };
+    // A restricted session's command has one step budget for all its routes.
+    let mut budget = restricted.then(|| StepBudget::new(RESTRICTED_COMMAND_STEPS));
     let view = match &q.export {
         Some((mode, c)) => match export::view(d, mode.clone(), c) {
             Ok(v) => Some(v),
@@ -302,7 +304,20 @@ pub fn run(d: &Daemon, q: &RouteQuery, restricted: bool, w: &mut ReplyWriter) {
                     let attrs: &AttrSet = changed.as_ref().unwrap_or(r.attrs());
                     let proto = r.src().source().name();
                     let ok = q.protocol.as_ref().is_none_or(|p| p == proto)
-                        && filters.iter().all(|f| f.run_with(net, attrs, pref, proto, limits).is_some());
+                        && filters.iter().all(|f| match &mut budget {
+                            Some(b) => f.run_budgeted(net, attrs, pref, proto, limits, b).is_some(),
+                            None => f.run_with(net, attrs, pref, proto, limits).is_some(),
+                        });
+                    if budget.as_ref().is_some_and(StepBudget::exhausted) {
+                        w.finish_fmt(
+                            code::RUNTIME_ERROR,
+                            format_args!(
+                                "Filter steps of a restricted session exhausted ({RESTRICTED_COMMAND_STEPS} \
+                                 per command); narrow the query"
+                            ),
+                        );
+                        return;
+                    }
                     if ok {
                         rows.push(row(r, attrs, pref, i == 0, q.verbose));
                     }
