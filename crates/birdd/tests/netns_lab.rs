@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 use common::{Daemon, Session};
 
 const BIRD2: &str = "/usr/sbin/bird";
+/// Debian's client (package bird2), run unchanged against birdd's socket.
+const BIRDC: &str = "/usr/sbin/birdc";
 /// Longest the whole run may take; past it the daemons are killed (by PID) and the test fails.
 const LIMIT: Duration = Duration::from_secs(120);
 /// Bound for one wait for the lab's state.
@@ -280,6 +282,111 @@ fn lab_normalise(s: &str) -> String {
     out
 }
 
+/// A reply as birdc prints it: each line without its code (`1007-`, `0013 `) or, for a continuation,
+/// without its leading space; the empty `0000` final line prints nothing.
+fn as_birdc_prints(raw: &str) -> String {
+    let mut out = String::new();
+    for line in raw.lines() {
+        let b = line.as_bytes();
+        if b.len() >= 5 && b[..4].iter().all(u8::is_ascii_digit) && (b[4] == b'-' || b[4] == b' ') {
+            if &line[..4] == "0000" && line[5..].is_empty() {
+                continue;
+            }
+            out.push_str(&line[5..]);
+        } else if let Some(rest) = line.strip_prefix(' ') {
+            out.push_str(rest);
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// What differs between two asks of the same state: times and BGP timers.
+fn live(s: &str) -> String {
+    lab_normalise(&common::norm_times(s))
+}
+
+/// Debian's `birdc` against birdd in the running lab: one-shot commands print what the socket says (as
+/// birdc prints it), `-r` refuses `disable` with a failing exit status, and an interactive session on
+/// a pseudo-terminal (`script`) shows its prompt, answers, takes `restrict` and then refuses. The
+/// refused commands change nothing: peer_b4 stays Established.
+fn birdc_against_birdd(sock: &Path, d: &Daemon) {
+    let birdc = |args: &[&str]| {
+        let mut c = Command::new(BIRDC);
+        c.arg("-s").arg(sock).args(args);
+        run_bounded(&mut c, Duration::from_secs(20))
+    };
+    let commands = [
+        "show protocols",
+        "show protocols all peer_b4",
+        "show route",
+        "show route count",
+        "show route table lg4",
+        "show route for 198.51.100.7",
+        "show interfaces summary",
+    ];
+    for cmd in commands {
+        let words: Vec<&str> = cmd.split(' ').collect();
+        let (ok, out) = birdc(&words);
+        let want = as_birdc_prints(&d.cmd(cmd));
+        assert!(ok, "birdc {cmd}: failed: {out}");
+        let (greeting, body) = out.split_once('\n').unwrap_or(("", ""));
+        assert!(greeting.starts_with("BIRD ") && greeting.ends_with(" ready."), "birdc {cmd}: {out}");
+        assert_eq!(live(body), live(&want), "birdc {cmd}");
+    }
+    // Restricted: read-only commands answer, privileged ones are refused with a failing exit status.
+    let (ok, out) = birdc(&["-r", "show", "route", "count"]);
+    assert!(ok && out.contains(&as_birdc_prints(&d.cmd("show route count"))), "birdc -r: {out}");
+    let (ok, out) = birdc(&["-r", "disable", "peer_b4"]);
+    assert!(!ok && out.contains("Access denied"), "birdc -r disable: {out}");
+
+    // Interactive, on a pseudo-terminal; `timeout` bounds it.
+    let input = "show protocols\nshow route count\nrestrict\ndisable peer_b4\nshow route table lg4\nquit\n";
+    let mut child = Command::new("timeout")
+        .arg("20")
+        .arg("script")
+        .args(["-qec", &format!("{BIRDC} -s {}", sock.display()), "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "interactive birdc: {:?}", out.status);
+    // Terminal noise off: carriage returns and escape sequences (bracketed paste, line clearing).
+    let raw = String::from_utf8_lossy(&out.stdout);
+    let mut text = String::new();
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {}
+            '\u{1b}' => {
+                if chars.peek() == Some(&'[') {
+                    chars.next();
+                    for x in chars.by_ref() {
+                        if x.is_ascii_alphabetic() {
+                            break;
+                        }
+                    }
+                }
+            }
+            c => text.push(c),
+        }
+    }
+    let text = live(&text);
+    assert!(text.contains("bird> "), "no prompt: {text}");
+    for cmd in ["show protocols", "show route count", "show route table lg4"] {
+        let want = live(&as_birdc_prints(&d.cmd(cmd)));
+        assert!(text.contains(&want), "interactive birdc, {cmd}: want\n{want}\nin\n{text}");
+    }
+    assert!(text.contains("Access restricted\n"), "{text}");
+    assert!(text.contains("Access denied\n"), "{text}");
+    established(d, "peer_b4").unwrap_or_else(|r| panic!("peer_b4 after birdc's refused disable: {r}"));
+}
+
 #[test]
 #[ignore = "needs root; run by cargo xtask netns-test"]
 fn full_lab_conformance() {
@@ -380,6 +487,12 @@ fn full_lab_conformance() {
     });
     eprintln!("netns_lab: lab up after {:?}", start.elapsed());
     let settled_count = d.cmd("show route count");
+    if Path::new(BIRDC).exists() {
+        birdc_against_birdd(&a_sock, d);
+        eprintln!("netns_lab: birdc checked after {:?}", start.elapsed());
+    } else {
+        eprintln!("netns_lab: SKIP birdc part: {BIRDC} (Debian's bird2) is not installed");
+    }
 
     let restarted = std::cell::Cell::new(None::<Instant>);
     let before = |name: &str| {
