@@ -152,6 +152,43 @@ fn long_command_and_slow_client() {
     }
 }
 
+/// Many clients at once, mixed with ones that stall: an idle connection, one stuck in the middle of a
+/// command line, and one that asks for long replies and never reads. Every other client is answered, in
+/// order, on each of its sessions.
+#[test]
+fn many_clients_at_once_beside_stalled_ones() {
+    let dir = TempDir::new("mc");
+    let mut routes = String::new();
+    for i in 0..2000 {
+        routes.push_str(&format!("  route 10.{}.{}.0/24 blackhole;\n", 100 + i / 256, i % 256));
+    }
+    let d = Daemon::start(&dir.write("a.conf", &conf(&routes, "")), &dir.path("a.ctl"));
+    let _idle = d.session();
+    let mut half = d.session();
+    half.send(b"show rou");
+    let mut hog = d.session();
+    for _ in 0..200 {
+        hog.send(b"show route all\n");
+    }
+    let mut clients: Vec<common::Session> = (0..100).map(|_| d.session()).collect();
+    for round in 0..3 {
+        // Every client sends first, then every one reads: the daemon holds 100 pending commands.
+        for (i, c) in clients.iter_mut().enumerate() {
+            c.send(format!("show route 10.100.{}.0/24\neval {i} + {round}\n", i % 200).as_bytes());
+        }
+        for (i, c) in clients.iter_mut().enumerate() {
+            let r = c.read_reply();
+            assert!(r.contains(&format!("10.100.{}.0/24", i % 200)), "client {i}: {r}");
+            assert_eq!(c.read_reply(), format!("0023 {}\n", i + round), "client {i}");
+        }
+    }
+    // The half-sent command completes and is answered; the hog's backlog is still there.
+    half.send(b"te count\n");
+    let r = half.read_reply();
+    assert!(r.contains("2002 of 2002 routes"), "{r}");
+    assert!(hog.read_reply().starts_with("1007-Table master4:"));
+}
+
 #[test]
 fn configure_broken_changed_and_check() {
     let dir = TempDir::new("cf");
