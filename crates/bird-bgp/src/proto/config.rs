@@ -9,7 +9,9 @@ use birdproto::static_proto::Resolver;
 use birdproto::{ProtoConfig, ProtoKind, Protocol};
 use birdtable::Table;
 
-use super::listen::Listeners;
+use birdnet::Net;
+
+use super::listen::{Listeners, Spawner};
 use super::Bgp;
 use crate::fsm::FsmConfig;
 use crate::wire::AfiSafi;
@@ -92,6 +94,57 @@ impl BgpChannel {
     }
 }
 
+/// The part an instance plays in dynamic BGP.
+#[derive(Clone, Default)]
+pub enum Dynamic {
+    /// An ordinary session to its `neighbor`.
+    #[default]
+    None,
+    /// `neighbor range`: never connects; listens for connections from any address of `range` that
+    /// no other protocol claims and gives them to `spawn` (the daemon starts a protocol per peer).
+    Range {
+        /// The range.
+        range: Net,
+        /// Where the connections go.
+        spawn: Spawner,
+    },
+    /// Spawned for a peer of a range protocol: `down` is called once, from the instance's loop, when
+    /// its connections are all gone (the session went down or never came up); the daemon then
+    /// removes the instance.
+    Spawned {
+        /// The notification.
+        down: Arc<dyn Fn() + Send + Sync>,
+    },
+}
+
+impl std::fmt::Debug for Dynamic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dynamic::None => f.write_str("None"),
+            Dynamic::Range { range, .. } => write!(f, "Range({range})"),
+            Dynamic::Spawned { .. } => f.write_str("Spawned"),
+        }
+    }
+}
+
+impl Dynamic {
+    fn same(&self, o: &Dynamic) -> bool {
+        match (self, o) {
+            (Dynamic::None, Dynamic::None) | (Dynamic::Spawned { .. }, Dynamic::Spawned { .. }) => true,
+            (Dynamic::Range { range: a, .. }, Dynamic::Range { range: b, .. }) => a == b,
+            _ => false,
+        }
+    }
+
+    /// The range of a range protocol.
+    pub fn range(&self) -> Option<Net> {
+        match self {
+            Dynamic::Range { range, .. } => Some(*range),
+            _ => None,
+        }
+    }
+}
+
 /// `protocol bgp` as the instance runs it.
 #[derive(Clone)]
 pub struct BgpConfig {
@@ -144,6 +197,8 @@ pub struct BgpConfig {
     pub listeners: Listeners,
     /// Interfaces and neighbours, for direct next hops and the session's interface.
     pub resolver: Arc<dyn Resolver>,
+    /// Dynamic BGP (`neighbor range`, or spawned from one); `neighbor` is unused for a range.
+    pub dynamic: Dynamic,
 }
 
 impl std::fmt::Debug for BgpConfig {
@@ -190,6 +245,7 @@ impl BgpConfig {
             channels: vec![BgpChannel::new(AfiSafi::IPV4_UNICAST)],
             listeners,
             resolver,
+            dynamic: Dynamic::None,
         }
     }
 
@@ -218,6 +274,7 @@ impl BgpConfig {
             && self.med_metric == o.med_metric
             && self.igp_metric == o.igp_metric
             && self.interpret_communities == o.interpret_communities
+            && self.dynamic.same(&o.dynamic)
             && self.channels.len() == o.channels.len()
             && self.channels.iter().zip(&o.channels).all(|(a, b)| a.same(b))
     }

@@ -51,8 +51,8 @@ use birdtable::attrs::{Attrs, Dest, NextHop};
 use birdtable::{Route, RouteClass};
 use socket2::Socket;
 
-pub use config::{BgpChannel, BgpConfig, NextHopMode};
-pub use listen::{ListenReg, Listeners};
+pub use config::{BgpChannel, BgpConfig, Dynamic, NextHopMode};
+pub use listen::{ListenReg, Listeners, Spawner};
 pub use route::BgpClass;
 
 use crate::fsm::{ConnId, Event, Fsm, Output, ProtoState, Session, ShowInfo, Timer};
@@ -143,6 +143,11 @@ pub struct Bgp {
     last_local: Option<SocketAddr>,
     /// A limit with action `disable` was hit: the coming shutdown sends Cease 6/1.
     limit_disable: bool,
+    /// A spawned instance (dynamic BGP) got its connection: once none is left it reports itself down.
+    dyn_armed: bool,
+    /// It did: it takes no further connection (the daemon is removing it; the peer's next attempt
+    /// spawns a new instance).
+    dyn_reported: bool,
 }
 
 impl std::fmt::Debug for Bgp {
@@ -257,6 +262,12 @@ fn conn_handler(
     }
 }
 
+/// Gives a connection accepted for a neighbor range (see [`Spawner`]) to the instance spawned for its
+/// peer, as if its own listener had accepted it. Sent after the spawn, it runs after the start.
+pub fn hand_over(h: &ProtoHandle, s: Socket, from: SocketAddr) {
+    h.exec_as::<Bgp>(move |p, ctx| p.incoming(ctx, s, from));
+}
+
 impl Bgp {
     /// A stopped instance.
     pub fn new(cfg: BgpConfig, name: &str) -> Bgp {
@@ -285,6 +296,8 @@ impl Bgp {
             resume: None,
             last_local: None,
             limit_disable: false,
+            dyn_armed: false,
+            dyn_reported: false,
             cfg,
         }
     }
@@ -324,7 +337,21 @@ impl Bgp {
             }
         }
         self.stepping = false;
+        self.check_spawned_down();
         ctx.announce_state();
+    }
+
+    /// A spawned instance whose connections are all gone tells the daemon, once (which removes it).
+    fn check_spawned_down(&mut self) {
+        if !self.dyn_armed || self.conns.iter().any(Option::is_some) {
+            return;
+        }
+        if let Dynamic::Spawned { down } = &self.cfg.dynamic {
+            self.dyn_armed = false;
+            self.dyn_reported = true;
+            tracing::debug!(target: "bird::bgp", "{}: dynamic session gone", self.name);
+            down();
+        }
     }
 
     fn apply(&mut self, ctx: &mut ProtoCtx<'_>, o: Output) {
@@ -474,8 +501,14 @@ impl Bgp {
 
     /// A connection accepted by the shared listener for this neighbour.
     pub(crate) fn incoming(&mut self, ctx: &mut ProtoCtx<'_>, s: Socket, from: SocketAddr) {
-        if !matches!(ctx.state(), PState::Start | PState::Up) {
+        if !matches!(ctx.state(), PState::Start | PState::Up)
+            || self.cfg.dynamic.range().is_some()
+            || self.dyn_reported
+        {
             return;
+        }
+        if matches!(self.cfg.dynamic, Dynamic::Spawned { .. }) {
+            self.dyn_armed = true;
         }
         self.incoming = Some((s, from));
         self.feed(ctx, Event::TcpIncoming);
@@ -991,11 +1024,16 @@ impl Bgp {
         let addr = SocketAddr::new(ip, self.cfg.local_port);
         let l = &self.cfg.listeners;
         let pw = self.cfg.password.as_deref().map(str::as_bytes);
-        let r = l.register(addr, self.cfg.neighbor, self.cfg.local_ip, pw, ctx.handle()).or_else(|e| {
+        let local = self.cfg.local_ip;
+        let reg = |at: SocketAddr| match &self.cfg.dynamic {
+            Dynamic::Range { range, spawn } => l.register_range(at, *range, local, spawn.clone()),
+            _ => l.register(at, self.cfg.neighbor, local, pw, ctx.handle()),
+        };
+        let v4_peer = self.cfg.dynamic.range().map_or(self.cfg.neighbor.is_ipv4(), |r| r.addr().is_ipv4());
+        let r = reg(addr).or_else(|e| {
             // A host without IPv6: the IPv4 wildcard.
-            if ip == IpAddr::V6(Ipv6Addr::UNSPECIFIED) && self.cfg.neighbor.is_ipv4() {
-                let v4 = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), self.cfg.local_port);
-                l.register(v4, self.cfg.neighbor, self.cfg.local_ip, pw, ctx.handle())
+            if ip == IpAddr::V6(Ipv6Addr::UNSPECIFIED) && v4_peer {
+                reg(SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), self.cfg.local_port))
             } else {
                 Err(e)
             }
@@ -1033,6 +1071,10 @@ impl Protocol for Bgp {
             self.resume = birdloop::with_current(|g| Callback::new(ev, g.events().clone()));
         }
         self.ensure_listen(ctx);
+        if self.cfg.dynamic.range().is_some() {
+            // A neighbor range only listens (shown `start`, `Passive`); the FSM never runs.
+            return PState::Start;
+        }
         if self.cycling {
             self.cycling = false;
             if std::mem::take(&mut self.pending_up) {
@@ -1161,6 +1203,22 @@ impl Protocol for Bgp {
     fn init_state(&self, state: &mut Published) {
         state.info = self.fsm.status_info();
         state.last_error = None;
+        if let Some(range) = self.cfg.dynamic.range() {
+            // Padded like the FSM's states (BIRD shows `Passive` and 7 spaces).
+            state.info = format!("{:<14}", "Passive");
+            state.details = vec![
+                "  BGP state:          Passive".to_owned(),
+                format!("    Neighbor range:   {range}"),
+                format!("    Local AS:         {}", self.cfg.fsm.local_as),
+            ];
+            state.mem_bytes += std::mem::size_of::<Bgp>() as u64;
+            for c in state.channels.iter_mut() {
+                if c.state == ChannelState::Start {
+                    c.state = ChannelState::Down;
+                }
+            }
+            return;
+        }
         let armed = &self.armed;
         let now = Time::now_monotonic();
         let remaining = |t: Timer| armed.get(&t).map(|&at| at.saturating_since(now).as_secs_f64());
