@@ -295,3 +295,23 @@ fn bench_template() {
         assert_eq!(workers, if threads.is_empty() { 1 } else { 4 });
     }
 }
+
+#[test]
+fn dynamic_bgp_names() {
+    let bgp = |text: &str| {
+        let c = birdconf::parse_str("x.conf", text).unwrap();
+        match &c.protocols[0].specific {
+            ProtoSpecific::Bgp(b) => (b.neighbor_range, b.dynamic_name.clone(), b.dynamic_name_digits),
+            _ => panic!("not bgp"),
+        }
+    };
+    let head = "protocol bgp peers { local as 1; neighbor range 198.18.0.0/15 external; ";
+    let tail = "ipv4 { import all; export all; }; }\n";
+    let (range, name, digits) = bgp(&format!("{head}{tail}"));
+    assert_eq!(range, "198.18.0.0/15".parse().ok());
+    assert_eq!((name, digits), (None, 0));
+    let (_, name, digits) = bgp(&format!("{head}dynamic name \"peer\"; dynamic name digits 3; {tail}"));
+    assert_eq!((name.as_deref(), digits), (Some("peer"), 3));
+    let e = birdconf::parse_str("x.conf", &format!("{head}dynamic name digits 11; {tail}")).unwrap_err();
+    assert!(e.to_string().contains("Dynamic name digits"), "{e}");
+}

@@ -268,6 +268,11 @@ pub struct BgpConfig {
     pub local_as: Option<u32>,
     pub neighbor: Option<ScopedIp>,
     pub neighbor_range: Option<Net>,
+    /// `dynamic name "x"`: prefix of the names of protocols spawned by a neighbor range (default
+    /// `dynbgp`).
+    pub dynamic_name: Option<String>,
+    /// `dynamic name digits N`: minimal width of their number, zero-padded (default 0).
+    pub dynamic_name_digits: u8,
     pub neighbor_port: Option<u16>,
     pub peer_as: PeerAs,
     pub interface: Option<String>,
@@ -336,6 +341,8 @@ impl Default for BgpConfig {
             local_as: None,
             neighbor: None,
             neighbor_range: None,
+            dynamic_name: None,
+            dynamic_name_digits: 0,
             neighbor_port: None,
             peer_as: PeerAs::Unset,
             interface: None,

@@ -106,6 +106,17 @@ impl Ctx<'_> {
             Rule::b_strict_bind => b.strict_bind = self.bool_opt(k.get(2).cloned())?,
             Rule::b_free_bind => b.free_bind = self.bool_opt(k.get(2).cloned())?,
             Rule::b_passive => b.passive = self.bool_opt(k.get(1).cloned())?,
+            Rule::b_dynamic_name => {
+                if k[2].as_rule() == Rule::w_digits {
+                    let n = self.cexpr(&k[3])?;
+                    if n > 10 {
+                        return Err(self.end_loc(item).error("Dynamic name digits must be at most 10"));
+                    }
+                    b.dynamic_name_digits = n as u8;
+                } else {
+                    b.dynamic_name = Some(string_text(&k[2]));
+                }
+            }
             Rule::b_hold_time => b.hold_time = self.hold_time(&k[2], item, "Hold time")?,
             Rule::b_startup_hold_time => {
                 b.startup_hold_time = self.hold_time(&k[3], item, "Startup hold time")?
