@@ -3,14 +3,11 @@
 
 use std::ops::ControlFlow;
 
-use birdcli::format::routes::{
-    show_route, show_route_lookup, BestMark, IgpMetric, NetRoutes, NextHop, RouteCount, RouteDest, RouteRow,
-    TableRoutes,
-};
+use birdcli::format::routes::{BestMark, IgpMetric, NextHop, RouteCount, RouteDest, RouteRow, RouteShow};
 use birdcli::{code, ExportMode, ForTarget, NetSelect, ReplyWriter, RouteQuery, StatsMode, TableSelect};
 use birdnet::Net;
 use birdtable::attrs::{AttrSet, AttrStyle, Dest};
-use birdtable::{Route, Table};
+use birdtable::{NetId, Route, Table};
 
 use super::show_route_export::{self as export, ExportChannel, ExportView};
 use crate::daemon::Daemon;
@@ -245,99 +242,125 @@ pub fn run(d: &Daemon, q: &RouteQuery, restricted: bool, w: &mut ReplyWriter) {
         Select::Exact(n) | Select::In(n) | Select::ForNet(n) => n.net_type() == t.net_type(),
         Select::ForAddr(a) => a.is_ipv4() == (t.net_type() == birdnet::NetType::Ipv4),
     };
-    let mut out = Vec::new();
+    // The reply is written as the tables are read: per table, the nets that qualify are collected
+    // (ids and prefixes only, to sort them in BIRD's order), then each net's current list is read and
+    // its rows written at once. No copy of the routes is held, and a reply cut by a restricted session's
+    // cap stops the listing there.
+    let tc = super::time_context(d);
+    let lookup = matches!(sel, Select::Exact(_) | Select::ForAddr(_) | Select::ForNet(_));
+    let lookup = lookup && q.stats == StatsMode::None;
+    let mut show = RouteShow::new(if lookup { StatsMode::None } else { q.stats }, q.verbose);
     let mut found = false;
     for (name, explicit) in names {
         let Some(t) = d.rt.tables.get(&name) else { continue };
-        let mut tr =
-            TableRoutes { name: name.clone(), explicit, nets: Vec::new(), count: RouteCount::default() };
-        if !family_ok(t) {
-            out.push(tr);
-            continue;
-        }
-        let mut nets: Vec<(Net, Vec<Route>)> = Vec::new();
-        t.walk(|_, l| {
-            let net = l.net();
-            // A lookup finds the longest prefix with a usable route (one kept only as filtered does not
-            // hide a shorter one).
-            let usable = !sel.longest_only() || q.filtered || l.routes().iter().any(Route::is_valid);
-            if usable && sel.considers(&net) {
-                nets.push((net, l.routes().to_vec()));
-            }
-            ControlFlow::Continue(())
-        });
-        if sel.longest_only() {
-            if let Some(best) = nets.iter().map(|(n, _)| n.len()).max() {
-                nets.retain(|(n, _)| n.len() == best);
-            }
-        }
-        // BIRD lists a table in the order of its FIB hash chains (ascending `net_hash`).
-        nets.sort_by_key(|(n, _)| fib_order(n));
-        let ec = view.as_ref().and_then(|v| v.channel(&name).map(|c| (v, c)));
-        for (net, routes) in nets {
-            // `filtered` shows only the routes an import filter rejected (`import keep filtered`); every
-            // other listing only the others.
-            let considered: Vec<(usize, &Route)> =
-                routes.iter().enumerate().filter(|(_, r)| r.is_valid() != q.filtered).collect();
-            if considered.is_empty() {
-                continue;
-            }
-            found = true;
-            tr.count.networks += 1;
-            tr.count.routes += considered.len() as u64;
-            let mut rows = Vec::new();
-            // Channels exporting only the best route look at the first route and stop there.
-            let mut pass = false;
-            for (i, r) in considered {
-                if pass {
-                    continue;
+        show.begin_table(w, &name, explicit && !lookup);
+        let mut count = RouteCount::default();
+        if family_ok(t) {
+            let mut nets: Vec<(u32, NetId, Net)> = Vec::new();
+            t.walk(|id, l| {
+                let net = l.net();
+                // A lookup finds the longest prefix with a usable route (one kept only as filtered does
+                // not hide a shorter one).
+                let usable = !sel.longest_only() || q.filtered || l.routes().iter().any(Route::is_valid);
+                if usable && sel.considers(&net) {
+                    nets.push((fib_order(&net), id, net));
                 }
-                let shown = match ec {
-                    Some((v, c)) => {
-                        let (out, stop) = export_check(d, v, c, net, r);
-                        pass = stop;
-                        out
-                    }
-                    None => Some((None, r.pref())),
-                };
-                if let Some((changed, pref)) = shown {
-                    let attrs: &AttrSet = changed.as_ref().unwrap_or(r.attrs());
-                    let proto = r.src().source().name();
-                    let ok = q.protocol.as_ref().is_none_or(|p| p == proto)
-                        && filters.iter().all(|f| match &mut budget {
-                            Some(b) => f.run_budgeted(net, attrs, pref, proto, limits, b).is_some(),
-                            None => f.run_with(net, attrs, pref, proto, limits).is_some(),
-                        });
-                    if budget.as_ref().is_some_and(StepBudget::exhausted) {
-                        w.finish_fmt(
-                            code::RUNTIME_ERROR,
-                            format_args!(
-                                "Filter steps of a restricted session exhausted ({RESTRICTED_COMMAND_STEPS} \
-                                 per command); narrow the query"
-                            ),
-                        );
-                        return;
-                    }
-                    if ok {
-                        rows.push(row(r, attrs, pref, i == 0, q.verbose));
-                    }
-                }
-                if q.primary {
-                    break;
+                ControlFlow::Continue(())
+            });
+            if sel.longest_only() {
+                if let Some(best) = nets.iter().map(|(_, _, n)| n.len()).max() {
+                    nets.retain(|(_, _, n)| n.len() == best);
                 }
             }
-            tr.count.shown += rows.len() as u64;
-            if !rows.is_empty() {
-                tr.nets.push(NetRoutes { net, routes: rows });
+            // BIRD lists a table in the order of its FIB hash chains (ascending `net_hash`).
+            nets.sort_by_key(|&(h, _, _)| h);
+            let ec = view.as_ref().and_then(|v| v.channel(&name).map(|c| (v, c)));
+            for (_, id, net) in nets {
+                // The net's current routes (one net's worth of clones: the export checks below take
+                // table locks, which must not be taken inside the table's read section).
+                let routes = t.with_net(id, |l| {
+                    // The net may have lost its routes (or its id gone to another net) since the walk.
+                    l.filter(|l| l.net() == net).map(|l| l.routes().to_vec())
+                });
+                let rows = routes.and_then(|routes| {
+                    // `filtered` shows only the routes an import filter rejected (`import keep
+                    // filtered`); every other listing only the others.
+                    let considered: Vec<(usize, &Route)> =
+                        routes.iter().enumerate().filter(|(_, r)| r.is_valid() != q.filtered).collect();
+                    if considered.is_empty() {
+                        return None;
+                    }
+                    found = true;
+                    count.networks += 1;
+                    count.routes += considered.len() as u64;
+                    let mut rows = Vec::new();
+                    // Channels exporting only the best route look at the first route and stop there.
+                    for (i, r) in considered {
+                        let shown = match ec {
+                            Some((v, c)) => {
+                                let (out, stop) = export_check(d, v, c, net, r);
+                                if let Some(x) = out {
+                                    rows.push((i, r, x));
+                                }
+                                if stop {
+                                    break;
+                                }
+                                None
+                            }
+                            None => Some((None, r.pref())),
+                        };
+                        if let Some(x) = shown {
+                            rows.push((i, r, x));
+                        }
+                        if q.primary {
+                            break;
+                        }
+                    }
+                    let mut out = Vec::with_capacity(rows.len());
+                    for (i, r, (changed, pref)) in rows {
+                        let attrs: &AttrSet = changed.as_ref().unwrap_or(r.attrs());
+                        let proto = r.src().source().name();
+                        let ok = q.protocol.as_ref().is_none_or(|p| p == proto)
+                            && filters.iter().all(|f| match &mut budget {
+                                Some(b) => f.run_budgeted(net, attrs, pref, proto, limits, b).is_some(),
+                                None => f.run_with(net, attrs, pref, proto, limits).is_some(),
+                            });
+                        if budget.as_ref().is_some_and(StepBudget::exhausted) {
+                            return None;
+                        }
+                        if ok {
+                            out.push(row(r, attrs, pref, i == 0, q.verbose));
+                        }
+                    }
+                    Some(out)
+                });
+                if budget.as_ref().is_some_and(StepBudget::exhausted) {
+                    w.finish_fmt(
+                        code::RUNTIME_ERROR,
+                        format_args!(
+                            "Filter steps of a restricted session exhausted ({RESTRICTED_COMMAND_STEPS} \
+                             per command); narrow the query"
+                        ),
+                    );
+                    return;
+                }
+                let Some(rows) = rows else { continue };
+                count.shown += rows.len() as u64;
+                show.net(w, &net, &rows, &tc);
+                if w.over_limit() {
+                    // The rest would be dropped anyway: end the reply (`8000 Reply too long`).
+                    w.finish(code::OK, "");
+                    return;
+                }
             }
         }
-        out.push(tr);
+        if !lookup {
+            show.end_table(w, count);
+        }
     }
-    let tc = super::time_context(d);
-    let lookup = matches!(sel, Select::Exact(_) | Select::ForAddr(_) | Select::ForNet(_));
-    if lookup && q.stats == StatsMode::None {
-        show_route_lookup(w, &out, q.verbose, found, &tc);
+    if lookup {
+        show.finish_lookup(w, found);
     } else {
-        show_route(w, &out, q.stats, q.verbose, &tc);
+        show.finish(w);
     }
 }
