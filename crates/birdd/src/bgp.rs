@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use bird_bgp::fsm::{FsmConfig, PeerAs};
-use bird_bgp::proto::{BgpChannel, BgpConfig, Listeners, NextHopMode};
+use bird_bgp::proto::{BgpChannel, BgpConfig, Dynamic, Listeners, NextHopMode};
 use bird_bgp::wire::{AddPathMode, AfiSafi, Role};
 use birdconf::ast::{self, Aware, FilterSpec, ProtocolConfig};
 use birdconf::ConfigError;
@@ -15,18 +15,30 @@ use birdnet::NetType;
 use birdproto::ProtoConfig;
 use birdtable::Table;
 
+use crate::dynamic::DynQueue;
 use crate::protocols::{channel, HubResolver, Krt};
 
 /// Refuses what this build cannot run, naming the protocol (`file:line:col Protocol bgp (name): ...`).
 pub fn check(p: &ProtocolConfig, b: &ast::BgpConfig) -> Result<(), ConfigError> {
+    if b.neighbor.is_some() && b.neighbor_range.is_some() {
+        return Err(p.loc.error(format!(
+            "Protocol bgp ({}): neighbor and neighbor range cannot be used together",
+            p.name
+        )));
+    }
+    check_options(p, b)
+}
+
+/// What [`check`] refuses apart from the neighbour (also run on spawned protocols' configurations).
+fn check_options(p: &ProtocolConfig, b: &ast::BgpConfig) -> Result<(), ConfigError> {
     let no = |what: &str| {
         Err(p.loc.error(format!("Protocol bgp ({}): {what} is not available in this build", p.name)))
     };
     if b.password.as_ref().is_some_and(|p| p.len() > birdloop::sockopt::TCP_MD5_MAX_KEY) {
         return Err(p.loc.error(format!("Protocol bgp ({}): password longer than 80 characters", p.name)));
     }
-    if b.neighbor_range.is_some() {
-        return no("a neighbor range (dynamic BGP)");
+    if b.neighbor_range.is_some() && b.password.is_some() {
+        return no("a password with a neighbor range (TCP-MD5 keys for a prefix)");
     }
     if b.confederation.is_some() {
         return no("confederation");
@@ -70,7 +82,29 @@ fn secs16(v: u32) -> u16 {
     u16::try_from(v).unwrap_or(u16::MAX)
 }
 
-/// The birdproto configuration of a checked `protocol bgp`.
+/// The configuration of the protocol spawned for the peer `remote` of the range protocol `parent`
+/// (dynamic BGP): the parent's, named `name`, with `neighbor remote`, passive (the session is the
+/// connection the peer opened). [`proto_config`] recognises it by the range and neighbour both set.
+pub fn spawned_ast(parent: &ProtocolConfig, name: &str, remote: IpAddr) -> ProtocolConfig {
+    let mut pc = parent.clone();
+    pc.name = name.to_owned();
+    if let ast::ProtoSpecific::Bgp(b) = &mut pc.specific {
+        b.neighbor = Some(ast::ScopedIp { addr: remote, iface: None });
+        b.passive = true;
+    }
+    pc
+}
+
+/// The peer of a spawned protocol's configuration (see [`spawned_ast`]).
+pub fn spawned_remote(pc: &ProtocolConfig) -> Option<IpAddr> {
+    match &pc.specific {
+        ast::ProtoSpecific::Bgp(b) if b.neighbor_range.is_some() => b.neighbor.as_ref().map(|n| n.addr),
+        _ => None,
+    }
+}
+
+/// The birdproto configuration of a checked `protocol bgp`. A `neighbor range` protocol gives its
+/// connections to `dynq`; so does the down notification of one spawned from it.
 pub fn proto_config(
     p: &ProtocolConfig,
     b: &ast::BgpConfig,
@@ -78,11 +112,23 @@ pub fn proto_config(
     tables: &HashMap<String, Table>,
     krt: Option<&Krt>,
     router_id: Option<u32>,
+    dynq: &Arc<DynQueue>,
 ) -> Result<ProtoConfig, ConfigError> {
-    check(p, b)?;
+    check_options(p, b)?;
     let table =
         |name: &str| tables.get(name).cloned().ok_or_else(|| p.loc.error(format!("Table {name} not found")));
-    let neighbor = b.neighbor.as_ref().ok_or_else(|| p.end_loc.error("Neighbor must be configured"))?;
+    let dynamic = match (&b.neighbor_range, &b.neighbor) {
+        (Some(range), None) => Dynamic::Range { range: *range, spawn: dynq.spawner(&p.name) },
+        (Some(_), Some(_)) => Dynamic::Spawned { down: dynq.down_notifier(&p.name) },
+        (None, _) => Dynamic::None,
+    };
+    // A range protocol never uses its neighbour address: any of the range's family will do.
+    let range_addr = b.neighbor_range.map(|r| ast::ScopedIp { addr: r.addr(), iface: None });
+    let neighbor = b
+        .neighbor
+        .as_ref()
+        .or(range_addr.as_ref())
+        .ok_or_else(|| p.end_loc.error("Neighbor must be configured"))?;
     let local_as = b.local_as.ok_or_else(|| p.end_loc.error("Local AS number must be set"))?;
     let rid = p
         .router_id
@@ -199,9 +245,63 @@ pub fn proto_config(
     cfg.igp_metric = b.igp_metric;
     cfg.interpret_communities = b.interpret_communities;
     cfg.channels = bgp_chans;
+    cfg.dynamic = dynamic;
 
     let mut pc = ProtoConfig::new(p.name.as_str(), Arc::new(cfg), chans);
     // BIRD shows `---` in the table column of BGP protocols.
     pc.main_channel = None;
     Ok(pc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bgp_of(text: &str) -> (ProtocolConfig, ast::BgpConfig) {
+        let cfg = birdconf::parse_str("x.conf", text).expect("parses");
+        let p = cfg.protocols.first().expect("a protocol").clone();
+        match &p.specific {
+            ast::ProtoSpecific::Bgp(b) => {
+                let b = (**b).clone();
+                (p, b)
+            }
+            _ => panic!("not bgp"),
+        }
+    }
+
+    #[test]
+    fn a_neighbor_range_is_accepted_and_its_spawned_copies_have_the_peer_as_neighbor() {
+        let (p, b) = bgp_of(
+            "protocol bgp peers { local as 1; neighbor range 198.18.0.0/15 external; \
+             dynamic name \"peer\"; dynamic name digits 3; ipv4 { import all; export all; }; }\n",
+        );
+        check(&p, &b).expect("accepted");
+        assert_eq!(b.dynamic_name.as_deref(), Some("peer"));
+        assert_eq!(b.dynamic_name_digits, 3);
+        assert_eq!(spawned_remote(&p), None, "the range protocol itself is not spawned");
+        let remote: IpAddr = "198.18.7.7".parse().expect("address");
+        let s = spawned_ast(&p, "peer001", remote);
+        assert_eq!(s.name, "peer001");
+        assert_eq!(spawned_remote(&s), Some(remote));
+        match &s.specific {
+            ast::ProtoSpecific::Bgp(sb) => assert!(sb.passive, "the spawned protocol waits for its peer"),
+            _ => panic!("not bgp"),
+        }
+    }
+
+    #[test]
+    fn a_neighbor_range_with_a_neighbor_or_a_password_is_refused() {
+        let (p, b) = bgp_of(
+            "protocol bgp peers { local as 1; neighbor 198.18.0.2 as 2; neighbor range 198.18.0.0/15 external; \
+             ipv4 { import all; export all; }; }\n",
+        );
+        let e = check(&p, &b).expect_err("refused").to_string();
+        assert!(e.contains("Protocol bgp (peers): neighbor and neighbor range"), "{e}");
+        let (p, b) = bgp_of(
+            "protocol bgp peers { local as 1; neighbor range 198.18.0.0/15 external; password \"x\"; \
+             ipv4 { import all; export all; }; }\n",
+        );
+        let e = check(&p, &b).expect_err("refused").to_string();
+        assert!(e.contains("password with a neighbor range"), "{e}");
+    }
 }

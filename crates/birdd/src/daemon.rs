@@ -214,6 +214,7 @@ fn start(
         crate::echo::install(&mut g)?;
         crate::housekeeping::install(&mut g, &server);
     }
+    crate::dynamic::install(&server, main_loop.events());
     tracing::info!("Started");
     let stop = rx.recv().unwrap_or(Stop::Signal);
     tracing::info!("Shutting down");

@@ -12,6 +12,7 @@
 //! | [`protocols`] | config → birdproto protocol configs (static, pipe), filter adapter, next-hop resolver |
 //! | [`runtime`] | tables, protocol instances (birdproto registry), applying a new configuration |
 //! | [`daemon`] | startup order, daemonizing, shared state, shutdown |
+//! | [`dynamic`] | dynamic BGP: spawning and removing the protocols of a `neighbor range` |
 //! | [`cli`] | control sockets and sessions on the main loop |
 //! | [`commands`] | one file per command family |
 //! | [`echo`] | log messages to sessions that asked with `echo` |
@@ -33,6 +34,7 @@ pub mod client;
 pub mod commands;
 pub mod config;
 pub mod daemon;
+pub mod dynamic;
 pub mod echo;
 pub mod filter;
 pub mod housekeeping;

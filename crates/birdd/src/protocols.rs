@@ -297,6 +297,7 @@ pub fn proto_config(
     tables: &HashMap<String, Table>,
     krt: Option<&Krt>,
     router_id: Option<u32>,
+    dynq: &Arc<crate::dynamic::DynQueue>,
 ) -> Result<ProtoConfig, ConfigError> {
     let table =
         |name: &str| tables.get(name).cloned().ok_or_else(|| p.loc.error(format!("Table {name} not found")));
@@ -374,7 +375,7 @@ pub fn proto_config(
             )
         }
         (ProtoKind::Bgp, ProtoSpecific::Bgp(b)) => {
-            crate::bgp::proto_config(p, b, program, tables, krt, router_id)?
+            crate::bgp::proto_config(p, b, program, tables, krt, router_id, dynq)?
         }
         _ => return Err(p.loc.error(format!("Protocol {}: inconsistent configuration", p.name))),
     };

@@ -13,6 +13,10 @@
 //! `configure undo` goes back to the configuration before the active one (kept in [`Undo`]); a
 //! `configure timeout N` arms [`Undo::deadline`], which the CLI server turns into a main-loop timer.
 //!
+//! Protocols spawned by a `neighbor range` (dynamic BGP, [`crate::dynamic`]) are entries with a
+//! [`ProtoEntry::parent`], after the configured ones: [`Runtime::run_dynamic`] adds and removes them,
+//! and `apply` keeps them only while their range protocol is unchanged.
+//!
 //! Everything here runs in the main loop, one command at a time; protocol state changes happen in the
 //! protocols' loops and are read back through their published [`birdproto::published::ProtoState`].
 
@@ -29,6 +33,7 @@ use birdproto::{ProtoHandle, ProtoRegistry, Reconfigured, ReloadDir};
 use birdtable::{Table, TableConfig};
 
 use crate::config::{proto_fingerprint, Loaded};
+use crate::dynamic::{DynQueue, Req};
 use crate::protocols::{needs_krt, proto_config, Krt};
 
 /// The current wall-clock time.
@@ -103,6 +108,9 @@ pub struct ProtoEntry {
     pub handle: ProtoHandle,
     /// `disable`/`enable` given on the CLI and not yet visible in the published state.
     pub want_disabled: Option<bool>,
+    /// For a protocol spawned by a `neighbor range` protocol (dynamic BGP): that protocol's name.
+    /// Such an entry is not in the configuration; `cfg` is the parent's with the peer as neighbour.
+    pub parent: Option<String>,
 }
 
 /// Running state.
@@ -138,6 +146,10 @@ pub struct Runtime {
     pub undo: Undo,
     /// Configured thread groups other than the default one (`thread group NAME { ... }`), by name.
     pub groups: HashMap<String, ThreadGroup>,
+    /// Dynamic BGP requests for the main loop (see [`crate::dynamic`]).
+    pub dynamic: Arc<DynQueue>,
+    /// Number of the last spawned protocol (`dynbgpN`).
+    dyn_counter: u64,
 }
 
 impl Runtime {
@@ -160,6 +172,8 @@ impl Runtime {
             krt: None,
             undo: Undo::default(),
             groups: HashMap::new(),
+            dynamic: DynQueue::new(),
+            dyn_counter: 0,
         };
         rt.apply(loaded);
         // Nothing to go back to from the first configuration.
@@ -214,7 +228,8 @@ impl Runtime {
             }
         }
         self.apply_groups(&new);
-        let old: Vec<ProtoEntry> = std::mem::take(&mut self.protos);
+        let (spawned, old): (Vec<ProtoEntry>, Vec<ProtoEntry>) =
+            std::mem::take(&mut self.protos).into_iter().partition(|e| e.parent.is_some());
         let mut by_name: HashMap<String, ProtoEntry> = HashMap::new();
         for e in old {
             if new.protocol(&e.cfg.name).is_some_and(|n| n.kind == e.cfg.kind) {
@@ -224,9 +239,31 @@ impl Runtime {
                 self.remove(e.handle);
             }
         }
+        // Spawned protocols stay while their range protocol stays as it was (and no configured protocol
+        // takes their name); otherwise they go, and their peers connect again to the new one.
+        let mut kept = Vec::new();
+        for e in spawned {
+            let parent = e.parent.as_deref().unwrap_or_default();
+            let same = by_name.get(parent).zip(new.protocol(parent)).is_some_and(|(pe, pc)| {
+                pe.cfg.kind == pc.kind && pe.fingerprint == proto_fingerprint(&new, pc)
+            });
+            if same && new.protocol(&e.cfg.name).is_none() {
+                kept.push(e);
+            } else {
+                tracing::info!("{}: shutting down (neighbor range protocol {parent} changed)", e.cfg.name);
+                self.remove(e.handle);
+            }
+        }
         for pc in &new.protocols {
             let fp = proto_fingerprint(&new, pc);
-            let pcfg = match proto_config(pc, &self.program, &self.tables, self.krt.as_ref(), new.router_id) {
+            let pcfg = match proto_config(
+                pc,
+                &self.program,
+                &self.tables,
+                self.krt.as_ref(),
+                new.router_id,
+                &self.dynamic,
+            ) {
                 Ok(mut c) => {
                     c.debug = crate::protocols::debug_flags(&pc.debug.unwrap_or(new.debug_protocols));
                     c
@@ -247,11 +284,23 @@ impl Runtime {
                         // Same shape, same filter names, but something inside a filter changed.
                         tracing::info!("{}: reconfigured (filters reloaded)", pc.name);
                         e.handle.reload(ReloadDir::Both);
-                        ProtoEntry { cfg: pc.clone(), fingerprint: fp, handle: e.handle, want_disabled: None }
+                        ProtoEntry {
+                            cfg: pc.clone(),
+                            fingerprint: fp,
+                            handle: e.handle,
+                            want_disabled: None,
+                            parent: None,
+                        }
                     }
                     Ok(Reconfigured::Applied) => {
                         tracing::info!("{}: reconfigured", pc.name);
-                        ProtoEntry { cfg: pc.clone(), fingerprint: fp, handle: e.handle, want_disabled: None }
+                        ProtoEntry {
+                            cfg: pc.clone(),
+                            fingerprint: fp,
+                            handle: e.handle,
+                            want_disabled: None,
+                            parent: None,
+                        }
                     }
                     Ok(Reconfigured::NeedsRestart) | Err(_) => {
                         tracing::info!("{}: restarting after reconfiguration", pc.name);
@@ -261,6 +310,7 @@ impl Runtime {
                             fingerprint: fp,
                             handle: self.registry.spawn(pcfg),
                             want_disabled: None,
+                            parent: None,
                         }
                     }
                 },
@@ -270,16 +320,99 @@ impl Runtime {
                     if pc.kind == birdconf::ast::ProtoKind::Device && !pc.disabled {
                         self.wait_for_interfaces();
                     }
-                    ProtoEntry { cfg: pc.clone(), fingerprint: fp, handle, want_disabled: None }
+                    ProtoEntry { cfg: pc.clone(), fingerprint: fp, handle, want_disabled: None, parent: None }
                 }
             };
             self.place(&entry, pc);
             self.protos.push(entry);
         }
+        self.protos.extend(kept);
         self.tables.retain(|name, _| new.table(name).is_some());
         self.table_order = new.tables.iter().map(|t| t.name.clone()).collect();
         self.config = new;
         self.last_reconfig = now();
+    }
+
+    /// Carries out the queued dynamic BGP requests (in the main loop; see [`crate::dynamic`]).
+    pub fn run_dynamic(&mut self) {
+        for r in self.dynamic.take() {
+            match r {
+                Req::Spawn { parent, from, sock } => self.spawn_dynamic(&parent, from, sock),
+                Req::Down { name } => self.dynamic_down(&name),
+            }
+        }
+    }
+
+    /// A connection for the range protocol `parent`: to the protocol spawned for that peer already, else
+    /// to a new one.
+    fn spawn_dynamic(&mut self, parent: &str, from: std::net::SocketAddr, sock: socket2::Socket) {
+        let Some(pe) = self.protos.iter().find(|e| e.parent.is_none() && e.cfg.name == parent) else {
+            return;
+        };
+        if let Some(e) = self.protos.iter().find(|e| {
+            e.parent.as_deref() == Some(parent) && crate::bgp::spawned_remote(&e.cfg) == Some(from.ip())
+        }) {
+            bird_bgp::proto::hand_over(&e.handle, sock, from);
+            return;
+        }
+        let parent_cfg = pe.cfg.clone();
+        let name = self.dynamic_name(&parent_cfg);
+        let pc = crate::bgp::spawned_ast(&parent_cfg, &name, from.ip());
+        let pcfg = match proto_config(
+            &pc,
+            &self.program,
+            &self.tables,
+            self.krt.as_ref(),
+            self.config.router_id,
+            &self.dynamic,
+        ) {
+            Ok(mut c) => {
+                c.debug = crate::protocols::debug_flags(&pc.debug.unwrap_or(self.config.debug_protocols));
+                c
+            }
+            Err(e) => {
+                tracing::error!("{parent}: cannot spawn a protocol for {}: {e}", from.ip());
+                return;
+            }
+        };
+        tracing::info!("{name}: spawned by {parent} for {}", from.ip());
+        let handle = self.registry.spawn(pcfg);
+        bird_bgp::proto::hand_over(&handle, sock, from);
+        let entry = ProtoEntry {
+            cfg: pc.clone(),
+            fingerprint: String::new(),
+            handle,
+            want_disabled: None,
+            parent: Some(parent.to_owned()),
+        };
+        self.place(&entry, &pc);
+        self.protos.push(entry);
+    }
+
+    /// The next free name for a protocol spawned by `parent`: `dynbgp1`, `dynbgp2`, ...
+    fn dynamic_name(&mut self, parent: &birdconf::ast::ProtocolConfig) -> String {
+        let (prefix, digits) = match &parent.specific {
+            birdconf::ast::ProtoSpecific::Bgp(b) => {
+                (b.dynamic_name.clone().unwrap_or_else(|| "dynbgp".to_owned()), b.dynamic_name_digits)
+            }
+            _ => ("dynbgp".to_owned(), 0),
+        };
+        loop {
+            self.dyn_counter += 1;
+            let name = format!("{prefix}{:0width$}", self.dyn_counter, width = usize::from(digits));
+            if self.config.protocol(&name).is_none() && self.proto(&name).is_none() {
+                return name;
+            }
+        }
+    }
+
+    /// The spawned protocol `name` lost its session: it goes.
+    fn dynamic_down(&mut self, name: &str) {
+        if let Some(i) = self.protos.iter().position(|e| e.parent.is_some() && e.cfg.name == name) {
+            let e = self.protos.remove(i);
+            tracing::info!("{name}: session closed, removing the dynamic protocol");
+            self.remove(e.handle);
+        }
     }
 
     /// Creates the configured thread groups that do not exist yet and resizes the others (a group that
@@ -411,6 +544,55 @@ mod tests {
         let program = crate::config::check(&cfg).unwrap();
         rt.apply(Loaded { config: Arc::new(cfg), program: Arc::new(program) });
         assert!(rt.krt.is_none());
+    }
+
+    #[test]
+    fn spawned_protocols_follow_their_range_protocol() {
+        let group = ThreadGroup::worker(1).unwrap();
+        let text = |hold: u32| {
+            format!(
+                "router id 192.0.2.1;\nprotocol bgp peers {{ local 127.0.0.1 port 0 as 1; \
+                 neighbor range 198.18.0.0/15 external; hold time {hold}; ipv4 {{ import all; export all; }}; }}\n"
+            )
+        };
+        let load = |t: &str| {
+            let cfg = birdconf::parse_str("x.conf", t).unwrap();
+            let program = crate::config::check(&cfg).unwrap();
+            Loaded { config: Arc::new(cfg), program: Arc::new(program) }
+        };
+        let mut rt = Runtime::new(load(&text(90)), group);
+        // Connected sockets, their client ends kept open: the sessions wait for the peer's OPEN.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut clients = Vec::new();
+        let mut sock = || {
+            clients.push(std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap());
+            let s = socket2::Socket::from(listener.accept().unwrap().0);
+            s.set_nonblocking(true).unwrap();
+            s
+        };
+        let from = |s: &str| std::net::SocketAddr::new(s.parse().unwrap(), 40000);
+        rt.dynamic.push(Req::Spawn { parent: "peers".into(), from: from("198.18.0.2"), sock: sock() });
+        rt.dynamic.push(Req::Spawn { parent: "peers".into(), from: from("198.18.0.3"), sock: sock() });
+        rt.dynamic.push(Req::Spawn { parent: "gone".into(), from: from("198.18.0.4"), sock: sock() });
+        rt.run_dynamic();
+        let names = |rt: &Runtime| rt.protos.iter().map(|e| e.cfg.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&rt), ["peers", "dynbgp1", "dynbgp2"]);
+        assert_eq!(rt.proto("dynbgp2").and_then(|e| e.parent.as_deref()), Some("peers"));
+        assert_eq!(crate::bgp::spawned_remote(&rt.proto("dynbgp2").unwrap().cfg), "198.18.0.3".parse().ok());
+
+        // An unchanged configuration keeps them; the second peer's session ends: its protocol goes.
+        rt.apply(load(&text(90)));
+        assert_eq!(names(&rt), ["peers", "dynbgp1", "dynbgp2"]);
+        rt.dynamic.push(Req::Down { name: "dynbgp2".into() });
+        rt.run_dynamic();
+        assert_eq!(names(&rt), ["peers", "dynbgp1"]);
+
+        // The range protocol changes: the spawned protocols go; the numbers go on.
+        rt.apply(load(&text(60)));
+        assert_eq!(names(&rt), ["peers"]);
+        rt.dynamic.push(Req::Spawn { parent: "peers".into(), from: from("198.18.0.2"), sock: sock() });
+        rt.run_dynamic();
+        assert_eq!(names(&rt), ["peers", "dynbgp3"]);
     }
 
     #[test]

@@ -349,6 +349,10 @@ impl Bgp {
         if let Dynamic::Spawned { down } = &self.cfg.dynamic {
             self.dyn_armed = false;
             self.dyn_reported = true;
+            // The peer's next connection is for the range (a new instance), not for this one, even
+            // while this one is still going down (a removal during the routes' flush cycle does not
+            // come through stop_everything).
+            self.listen = None;
             tracing::debug!(target: "bird::bgp", "{}: dynamic session gone", self.name);
             down();
         }

@@ -53,7 +53,10 @@ fn is_symbol(d: &Daemon, name: &str) -> bool {
 fn check_symbols(d: &Daemon, cmd: &Command) -> Option<(u16, String)> {
     let undefined = || (code::PARSE_ERROR, birdcli::undefined_symbol_message(cmd).to_owned());
     let proto = |n: &str| {
-        if !is_symbol(d, n) {
+        if d.rt.proto(n).is_some_and(|e| e.parent.is_some()) {
+            // Spawned by a neighbor range (dynamic BGP): a protocol, though not in the configuration.
+            None
+        } else if !is_symbol(d, n) {
             Some(undefined())
         } else if d.rt.config.protocol(n).is_none() {
             Some((code::NO_SUCH_SYMBOL, format!("{n} is not a protocol")))
