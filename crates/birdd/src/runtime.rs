@@ -279,47 +279,34 @@ impl Runtime {
                     e.cfg = pc.clone();
                     e
                 }
-                Some(e) => match e.handle.reconfigure(pcfg.clone()) {
-                    Ok(Reconfigured::Same) => {
-                        // Same shape, same filter names, but something inside a filter changed.
-                        tracing::info!("{}: reconfigured (filters reloaded)", pc.name);
-                        e.handle.reload(ReloadDir::Both);
-                        ProtoEntry {
-                            cfg: pc.clone(),
-                            fingerprint: fp,
-                            handle: e.handle,
-                            want_disabled: None,
-                            parent: None,
+                other => {
+                    let handle = match other {
+                        Some(e) => match e.handle.reconfigure(pcfg.clone()) {
+                            Ok(Reconfigured::Same) => {
+                                // Same shape, same filter names, but something inside a filter changed.
+                                tracing::info!("{}: reconfigured (filters reloaded)", pc.name);
+                                e.handle.reload(ReloadDir::Both);
+                                e.handle
+                            }
+                            Ok(Reconfigured::Applied) => {
+                                tracing::info!("{}: reconfigured", pc.name);
+                                e.handle
+                            }
+                            Ok(Reconfigured::NeedsRestart) | Err(_) => {
+                                tracing::info!("{}: restarting after reconfiguration", pc.name);
+                                self.remove(e.handle);
+                                self.registry.spawn(pcfg)
+                            }
+                        },
+                        None => {
+                            tracing::info!("{}: starting", pc.name);
+                            let handle = self.registry.spawn(pcfg);
+                            if pc.kind == birdconf::ast::ProtoKind::Device && !pc.disabled {
+                                self.wait_for_interfaces();
+                            }
+                            handle
                         }
-                    }
-                    Ok(Reconfigured::Applied) => {
-                        tracing::info!("{}: reconfigured", pc.name);
-                        ProtoEntry {
-                            cfg: pc.clone(),
-                            fingerprint: fp,
-                            handle: e.handle,
-                            want_disabled: None,
-                            parent: None,
-                        }
-                    }
-                    Ok(Reconfigured::NeedsRestart) | Err(_) => {
-                        tracing::info!("{}: restarting after reconfiguration", pc.name);
-                        self.remove(e.handle);
-                        ProtoEntry {
-                            cfg: pc.clone(),
-                            fingerprint: fp,
-                            handle: self.registry.spawn(pcfg),
-                            want_disabled: None,
-                            parent: None,
-                        }
-                    }
-                },
-                None => {
-                    tracing::info!("{}: starting", pc.name);
-                    let handle = self.registry.spawn(pcfg);
-                    if pc.kind == birdconf::ast::ProtoKind::Device && !pc.disabled {
-                        self.wait_for_interfaces();
-                    }
+                    };
                     ProtoEntry { cfg: pc.clone(), fingerprint: fp, handle, want_disabled: None, parent: None }
                 }
             };
