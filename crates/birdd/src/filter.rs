@@ -102,15 +102,29 @@ impl RouteFilter {
         if self.f.is_none() {
             return None;
         }
+        self.run_code(net, attrs, pref, proto, limits).0
+    }
+
+    /// Runs a filter that is neither `all` nor `none`: what it accepted, and the steps it took.
+    fn run_code(
+        &self,
+        net: Net,
+        attrs: &AttrSet,
+        pref: u16,
+        proto: &str,
+        limits: Limits,
+    ) -> (Option<Accepted>, u64) {
         let mut ctx = RouteCtx::new(net, attrs, proto, pref);
-        match self.f.run_with(&mut ctx, limits) {
+        let (verdict, steps) = self.f.run_metered(&mut ctx, limits);
+        let accepted = match verdict {
             Verdict::Accept(_) => {
                 let pref = ctx.preference();
                 let attrs = if ctx.attrs_changed() { ctx.into_attrs() } else { None };
                 Some(Accepted { attrs, pref })
             }
             Verdict::Reject(_) | Verdict::Error(_) => None,
-        }
+        };
+        (accepted, steps)
     }
 
     /// [`RouteFilter::run_with`] taking the steps off `budget`: the run may use no more than is left
@@ -133,22 +147,14 @@ impl RouteFilter {
             return None;
         }
         let limits = Limits { max_steps: limits.max_steps.min(budget.left), ..limits };
-        let mut ctx = RouteCtx::new(net, attrs, proto, pref);
-        let (verdict, steps) = self.f.run_metered(&mut ctx, limits);
+        let (accepted, steps) = self.run_code(net, attrs, pref, proto, limits);
         if steps > budget.left {
             budget.left = 0;
             budget.exhausted = true;
             return None;
         }
         budget.left -= steps;
-        match verdict {
-            Verdict::Accept(_) => {
-                let pref = ctx.preference();
-                let attrs = if ctx.attrs_changed() { ctx.into_attrs() } else { None };
-                Some(Accepted { attrs, pref })
-            }
-            Verdict::Reject(_) | Verdict::Error(_) => None,
-        }
+        accepted
     }
 
     /// The filter's own name (`all`, `none`, a name, `(unnamed)`); see [`RouteFilter::display_name`].

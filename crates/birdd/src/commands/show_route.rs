@@ -282,42 +282,25 @@ pub fn run(d: &Daemon, q: &RouteQuery, restricted: bool, w: &mut ReplyWriter) {
                     // The net may have lost its routes (or its id gone to another net) since the walk.
                     l.filter(|l| l.net() == net).map(|l| l.routes().to_vec())
                 });
-                let rows = routes.and_then(|routes| {
-                    // `filtered` shows only the routes an import filter rejected (`import keep
-                    // filtered`); every other listing only the others.
-                    let considered: Vec<(usize, &Route)> =
-                        routes.iter().enumerate().filter(|(_, r)| r.is_valid() != q.filtered).collect();
-                    if considered.is_empty() {
-                        return None;
-                    }
-                    found = true;
-                    count.networks += 1;
-                    count.routes += considered.len() as u64;
-                    let mut rows = Vec::new();
+                let Some(routes) = routes else { continue };
+                // `filtered` shows only the routes an import filter rejected (`import keep filtered`);
+                // every other listing only the others.
+                let considered: Vec<(usize, &Route)> =
+                    routes.iter().enumerate().filter(|(_, r)| r.is_valid() != q.filtered).collect();
+                if considered.is_empty() {
+                    continue;
+                }
+                found = true;
+                count.networks += 1;
+                count.routes += considered.len() as u64;
+                let mut rows = Vec::new();
+                for (i, r) in considered {
                     // Channels exporting only the best route look at the first route and stop there.
-                    for (i, r) in considered {
-                        let shown = match ec {
-                            Some((v, c)) => {
-                                let (out, stop) = export_check(d, v, c, net, r);
-                                if let Some(x) = out {
-                                    rows.push((i, r, x));
-                                }
-                                if stop {
-                                    break;
-                                }
-                                None
-                            }
-                            None => Some((None, r.pref())),
-                        };
-                        if let Some(x) = shown {
-                            rows.push((i, r, x));
-                        }
-                        if q.primary {
-                            break;
-                        }
-                    }
-                    let mut out = Vec::with_capacity(rows.len());
-                    for (i, r, (changed, pref)) in rows {
+                    let (shown, stop) = match ec {
+                        Some((v, c)) => export_check(d, v, c, net, r),
+                        None => (Some((None, r.pref())), false),
+                    };
+                    if let Some((changed, pref)) = shown {
                         let attrs: &AttrSet = changed.as_ref().unwrap_or(r.attrs());
                         let proto = r.src().source().name();
                         let ok = q.protocol.as_ref().is_none_or(|p| p == proto)
@@ -325,15 +308,14 @@ pub fn run(d: &Daemon, q: &RouteQuery, restricted: bool, w: &mut ReplyWriter) {
                                 Some(b) => f.run_budgeted(net, attrs, pref, proto, limits, b).is_some(),
                                 None => f.run_with(net, attrs, pref, proto, limits).is_some(),
                             });
-                        if budget.as_ref().is_some_and(StepBudget::exhausted) {
-                            return None;
-                        }
                         if ok {
-                            out.push(row(r, attrs, pref, i == 0, q.verbose));
+                            rows.push(row(r, attrs, pref, i == 0, q.verbose));
                         }
                     }
-                    Some(out)
-                });
+                    if stop || q.primary {
+                        break;
+                    }
+                }
                 if budget.as_ref().is_some_and(StepBudget::exhausted) {
                     w.finish_fmt(
                         code::RUNTIME_ERROR,
@@ -344,7 +326,6 @@ pub fn run(d: &Daemon, q: &RouteQuery, restricted: bool, w: &mut ReplyWriter) {
                     );
                     return;
                 }
-                let Some(rows) = rows else { continue };
                 count.shown += rows.len() as u64;
                 show.net(w, &net, &rows, &tc);
                 if w.over_limit() {
