@@ -256,18 +256,8 @@ impl Runtime {
         }
         for pc in &new.protocols {
             let fp = proto_fingerprint(&new, pc);
-            let pcfg = match proto_config(
-                pc,
-                &self.program,
-                &self.tables,
-                self.krt.as_ref(),
-                new.router_id,
-                &self.dynamic,
-            ) {
-                Ok(mut c) => {
-                    c.debug = crate::protocols::debug_flags(&pc.debug.unwrap_or(new.debug_protocols));
-                    c
-                }
+            let pcfg = match self.instance_config(pc, &new) {
+                Ok(c) => c,
                 Err(e) => {
                     // Checked by config::load; a failure here is a bug, logged and the protocol skipped.
                     tracing::error!("{e}");
@@ -320,6 +310,19 @@ impl Runtime {
         self.last_reconfig = now();
     }
 
+    /// The birdproto configuration of protocol `pc` of configuration `cfg` (its router id and debug
+    /// defaults), on this runtime's program, tables and netlink.
+    fn instance_config(
+        &self,
+        pc: &birdconf::ast::ProtocolConfig,
+        cfg: &Config,
+    ) -> Result<birdproto::ProtoConfig, birdconf::ConfigError> {
+        let mut c =
+            proto_config(pc, &self.program, &self.tables, self.krt.as_ref(), cfg.router_id, &self.dynamic)?;
+        c.debug = crate::protocols::debug_flags(&pc.debug.unwrap_or(cfg.debug_protocols));
+        Ok(c)
+    }
+
     /// Carries out the queued dynamic BGP requests (in the main loop; see [`crate::dynamic`]).
     pub fn run_dynamic(&mut self) {
         for r in self.dynamic.take() {
@@ -345,18 +348,8 @@ impl Runtime {
         let parent_cfg = pe.cfg.clone();
         let name = self.dynamic_name(&parent_cfg);
         let pc = crate::bgp::spawned_ast(&parent_cfg, &name, from.ip());
-        let pcfg = match proto_config(
-            &pc,
-            &self.program,
-            &self.tables,
-            self.krt.as_ref(),
-            self.config.router_id,
-            &self.dynamic,
-        ) {
-            Ok(mut c) => {
-                c.debug = crate::protocols::debug_flags(&pc.debug.unwrap_or(self.config.debug_protocols));
-                c
-            }
+        let pcfg = match self.instance_config(&pc, &self.config) {
+            Ok(c) => c,
             Err(e) => {
                 tracing::error!("{parent}: cannot spawn a protocol for {}: {e}", from.ip());
                 return;
